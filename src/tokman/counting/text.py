@@ -1,0 +1,149 @@
+"""Exact token counts of plain text, of any size.
+
+Special-token text is counted as plain text (never refused, never 0). Large inputs are split
+only at *safe boundaries*: positions where every encoding we ship always starts a new
+pre-token, so no BPE merge can cross the split and the sum of the parts is exactly the count
+of the whole. That lets a multi-GB file stream through in constant memory on all cores.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from pathlib import Path
+
+from tokman.encodings import Encoding, get_encoding
+from tokman.errors import InvalidRequestError
+
+__all__ = ["count", "count_file", "count_stream", "resolve_encoding", "safe_split_points"]
+
+# A newline followed by a letter: in cl100k_base, o200k_base (and harmony) no pre-token pattern
+# can span "\n" + letter (letters may only be preceded by one non-newline, non-letter char), so
+# a new pre-token always starts at the letter. Proven by tests/counting/test_streaming.py.
+_SAFE_BOUNDARY = re.compile(r"\n(?=[^\W\d_])")
+_SAFE_ENCODINGS = frozenset({"o200k_base", "cl100k_base", "o200k_harmony"})
+_PIECE_CHARS = 4 << 20  # ~4 MiB of text per piece handed to a worker
+
+
+def resolve_encoding(model: str | None, encoding: str | None) -> Encoding:
+    """The encoding named directly, or the one ``model`` uses; exactly one must be given."""
+    if encoding is not None:
+        if model is not None:
+            raise InvalidRequestError(
+                "encoding", encoding, "pass either model= or encoding=, not both"
+            )
+        return get_encoding(encoding)
+    if model is None:
+        raise InvalidRequestError(
+            "model", None, "pass model='gpt-4o' (or another model) or encoding='o200k_base'"
+        )
+    from tokman.models import encoding_for
+
+    return get_encoding(encoding_for(model))
+
+
+def count(text: str, *, model: str | None = None, encoding: str | None = None) -> int:
+    """The exact number of tokens in ``text`` for ``model`` (or ``encoding``).
+
+    >>> count("hello world", model="gpt-4o")
+    2
+    >>> count("<|endoftext|>", encoding="cl100k_base")  # plain text, as the API counts it
+    7
+    """
+    return resolve_encoding(model, encoding).count(text)
+
+
+def safe_split_points(text: str) -> Iterator[int]:
+    """Offsets in ``text`` where splitting cannot change the total count."""
+    for match in _SAFE_BOUNDARY.finditer(text):
+        yield match.end()
+
+
+def _pieces(chunks: Iterable[str], piece_chars: int) -> Iterator[str]:
+    """Regroup text chunks into pieces of about ``piece_chars`` cut only at safe boundaries."""
+    pending = ""
+    for chunk in chunks:
+        pending += chunk
+        while len(pending) >= piece_chars:
+            cut = pending.rfind("\n", 0, piece_chars)
+            while cut != -1 and not _SAFE_BOUNDARY.match(pending, cut):
+                cut = pending.rfind("\n", 0, cut)
+            if cut == -1:
+                # no safe point in this window: look past it before giving up on splitting
+                match = _SAFE_BOUNDARY.search(pending, piece_chars)
+                if match is None:
+                    break  # keep accumulating until a safe point (or the end) arrives
+                cut = match.start()
+            yield pending[: cut + 1]
+            pending = pending[cut + 1 :]
+    if pending:
+        yield pending
+
+
+def _count_piece(args: tuple[str, str]) -> int:
+    encoding, piece = args
+    return get_encoding(encoding).count(piece)
+
+
+def count_stream(
+    chunks: Iterable[str],
+    *,
+    model: str | None = None,
+    encoding: str | None = None,
+    workers: int | None = None,
+    piece_chars: int = _PIECE_CHARS,
+) -> int:
+    """Count text arriving in chunks (any split), in bounded memory, on ``workers`` processes.
+
+    The total equals ``count("".join(chunks))`` exactly. At most ``2 * workers`` pieces are in
+    flight, so memory stays constant however long the stream.
+    """
+    enc = resolve_encoding(model, encoding)
+    if enc.name not in _SAFE_ENCODINGS:
+        return enc.count("".join(chunks))
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1:
+        return sum(enc.count(piece) for piece in _pieces(chunks, piece_chars))
+    total = 0
+    in_flight: list[Future[int]] = []
+    pool: Executor = ProcessPoolExecutor(max_workers=workers)
+    with pool:
+        for piece in _pieces(chunks, piece_chars):
+            in_flight.append(pool.submit(_count_piece, (enc.name, piece)))
+            if len(in_flight) >= 2 * workers:
+                total += in_flight.pop(0).result()
+        total += sum(f.result() for f in in_flight)
+    return total
+
+
+def _read_text(path: Path, block_chars: int, errors: str) -> Iterator[str]:
+    with path.open("r", encoding="utf-8", errors=errors, newline="") as handle:
+        while block := handle.read(block_chars):
+            yield block
+
+
+def count_file(
+    path: str | os.PathLike[str],
+    *,
+    model: str | None = None,
+    encoding: str | None = None,
+    workers: int | None = None,
+    errors: str = "strict",
+) -> int:
+    """Count a UTF-8 text file of any size exactly, streaming it in constant memory.
+
+    ``errors`` is passed to the UTF-8 decoder; the default refuses invalid UTF-8 with an
+    ``InvalidRequestError`` naming the file instead of silently changing the text.
+    """
+    file = Path(path)
+    try:
+        return count_stream(
+            _read_text(file, 1 << 20, errors), model=model, encoding=encoding, workers=workers
+        )
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestError(
+            "path", str(file),
+            f"not valid UTF-8 at byte {exc.start}; pass errors='replace' to count it anyway",
+        ) from exc
