@@ -59,9 +59,11 @@ def configure(*, vocab_dir: str | os.PathLike[str] | None) -> None:
     Already-loaded encodings are dropped so the next use resolves again.
     """
     global _vocab_dir
+    new = Path(vocab_dir) if vocab_dir is not None else None
     with _lock:
-        _vocab_dir = Path(vocab_dir) if vocab_dir is not None else None
-        _encodings.clear()
+        if new != _vocab_dir:
+            _vocab_dir = new
+            _encodings.clear()
 
 
 def list_encodings() -> list[str]:
