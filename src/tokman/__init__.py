@@ -47,8 +47,18 @@ _EXPORTS: dict[str, str] = {
     "Budget": "tokman.budgets",
     "BudgetGuard": "tokman.budgets",
 }
-_SUBMODULES = {"errors", "models", "encodings", "counting", "pricing", "validation", "fitting",
-               "ledger", "budgets", "reports"}
+_SUBMODULES = {
+    "errors",
+    "models",
+    "encodings",
+    "counting",
+    "pricing",
+    "validation",
+    "fitting",
+    "ledger",
+    "budgets",
+    "reports",
+}
 
 __all__ = sorted([*_EXPORTS, "errors", "models", "__version__"])
 

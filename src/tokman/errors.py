@@ -71,8 +71,14 @@ class UnknownModelError(TokmanError, LookupError):
     that looks right is worse than an error.
     """
 
-    def __init__(self, name: str, *, kind: str = "model", close_matches: Sequence[str] = (),
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        kind: str = "model",
+        close_matches: Sequence[str] = (),
+        hint: str | None = None,
+    ) -> None:
         self.name = name
         self.close_matches = tuple(close_matches)
         parts = [f"Unknown {kind} {name!r}."]

@@ -8,6 +8,7 @@ of the whole. That lets a multi-GB file stream through in constant memory on all
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -118,10 +119,28 @@ def count_stream(
     return total
 
 
-def _read_text(path: Path, block_chars: int, errors: str) -> Iterator[str]:
-    with path.open("r", encoding="utf-8", errors=errors, newline="") as handle:
-        while block := handle.read(block_chars):
-            yield block
+def _read_text(path: Path, block_bytes: int, errors: str) -> Iterator[str]:
+    """Decode a file incrementally, with no newline translation (CRLF is content)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors)
+    consumed = 0
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(block_bytes)
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                raise InvalidRequestError(
+                    "path",
+                    str(path),
+                    f"not valid UTF-8 at byte {consumed - pending + exc.start}; "
+                    "pass errors='replace' to count it anyway",
+                ) from exc
+            consumed += len(block)
+            if text:
+                yield text
+            if not block:
+                return
 
 
 def count_file(
@@ -137,13 +156,6 @@ def count_file(
     ``errors`` is passed to the UTF-8 decoder; the default refuses invalid UTF-8 with an
     ``InvalidRequestError`` naming the file instead of silently changing the text.
     """
-    file = Path(path)
-    try:
-        return count_stream(
-            _read_text(file, 1 << 20, errors), model=model, encoding=encoding, workers=workers
-        )
-    except UnicodeDecodeError as exc:
-        raise InvalidRequestError(
-            "path", str(file),
-            f"not valid UTF-8 at byte {exc.start}; pass errors='replace' to count it anyway",
-        ) from exc
+    return count_stream(
+        _read_text(Path(path), 1 << 20, errors), model=model, encoding=encoding, workers=workers
+    )

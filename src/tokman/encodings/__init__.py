@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tokman.encodings._catalog import VOCABULARIES, EncodingSpec
+from tokman.encodings._fast import fast_counter
 from tokman.encodings._models import encoding_name_for_model
-from tokman.encodings._sources import VOCAB_DIR_ENV, default_sources
+from tokman.encodings._sources import VOCAB_DIR_ENV, default_sources, unset_settings
 from tokman.encodings._verify import read_verified
 from tokman.errors import (
     ConfigurationError,
@@ -44,8 +45,6 @@ __all__ = [
 ]
 
 TOKENIZER_ENV = "TOKMAN_TOKENIZER"
-_FAST_ENCODINGS = {"o200k_base": "o200k_base", "cl100k_base": "cl100k_base",
-                   "o200k_harmony": "o200k_base"}
 
 _lock = threading.Lock()
 _encodings: dict[str, Encoding] = {}
@@ -113,6 +112,7 @@ def load_vocabulary(name: str) -> tuple[bytes, Path]:
                 stacklevel=2,
             )
             searched.append(f"{path}: rejected, sha256 mismatch ({actual})")
+    searched.extend(unset_settings(_vocab_dir))
     raise VocabularyNotFoundError(name, searched, _fix_command(spec))
 
 
@@ -135,14 +135,9 @@ def _parse_ranks(contents: bytes) -> dict[bytes, int]:
 
 
 def _fast_counter(name: str) -> Callable[[str], int] | None:
-    if os.environ.get(TOKENIZER_ENV, "").lower() == "tiktoken" or name not in _FAST_ENCODINGS:
+    if os.environ.get(TOKENIZER_ENV, "").lower() == "tiktoken":
         return None
-    try:
-        from bpe_openai import _bindings
-    except ImportError:
-        return None
-    counter: Callable[[str], int] = _bindings.tokenizer_for_encoding(_FAST_ENCODINGS[name]).count
-    return counter
+    return fast_counter(name)
 
 
 class Encoding:

@@ -8,9 +8,9 @@ is the file name in tiktoken's cache), the sha256 of the file's bytes, the pre-t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["VOCABULARIES", "EncodingSpec", "VocabularyFile"]
 
@@ -31,7 +31,9 @@ _O200K_PATTERN = "|".join(
         r"""\s+""",
     ]
 )
-_R50K_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+_R50K_PATTERN = (
+    r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+)
 
 
 @dataclass(frozen=True)

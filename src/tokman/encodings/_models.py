@@ -12,7 +12,12 @@ import difflib
 
 from tokman.errors import UnknownModelError
 
-__all__ = ["MODEL_TO_ENCODING", "MODEL_PREFIX_TO_ENCODING", "encoding_name_for_model", "known_model_names"]
+__all__ = [
+    "MODEL_PREFIX_TO_ENCODING",
+    "MODEL_TO_ENCODING",
+    "encoding_name_for_model",
+    "known_model_names",
+]
 
 MODEL_TO_ENCODING: dict[str, str] = {
     # reasoning models
@@ -62,10 +67,10 @@ _AZURE_REGIONS = ("eu/", "us/", "global/", "global-standard/", "datazone/")
 def _strip_routing(name: str) -> str:
     for prefix in _AZURE_ROUTE_PREFIXES:
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
             for region in _AZURE_REGIONS:
                 if name.startswith(region):
-                    return name[len(region):]
+                    return name[len(region) :]
     return name
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "TiktokenCacheDir",
     "VocabSource",
     "default_sources",
+    "unset_settings",
 ]
 
 VOCAB_DIR_ENV = "TOKMAN_VOCAB_DIR"
@@ -34,8 +35,10 @@ VOCAB_DIR_ENV = "TOKMAN_VOCAB_DIR"
 class VocabSource(Protocol):
     """One place that may hold vocabulary files."""
 
-    #: ``True`` when the user chose this place; a bad file there is an error, not a skip.
-    explicit: bool
+    @property
+    def explicit(self) -> bool:
+        """``True`` when the user chose this place; a bad file there is an error, not a skip."""
+        ...
 
     def candidates(self, file: VocabularyFile) -> Iterator[Path]:
         """Paths, most preferred first, that would hold ``file`` if it is here."""
@@ -110,7 +113,8 @@ class PackagedFile:
     def describe(self, file: VocabularyFile) -> str:
         root = self._root()
         where = root if root is not None else "(not installed)"
-        return f"package {self.package} at {where}: {self.template.format(stem=file.stem, cache_name=file.cache_name)}"
+        name = self.template.format(stem=file.stem, cache_name=file.cache_name)
+        return f"package {self.package} at {where}: {name}"
 
 
 def default_sources(vocab_dir: str | os.PathLike[str] | None) -> list[VocabSource]:
@@ -131,3 +135,14 @@ def default_sources(vocab_dir: str | os.PathLike[str] | None) -> list[VocabSourc
     )
     sources.extend(PackagedFile(pkg, template) for pkg, template in PACKAGED_COPIES)
     return sources
+
+
+def unset_settings(vocab_dir: str | os.PathLike[str] | None) -> list[str]:
+    """The settings that would add a place to search but are not set (for the error text)."""
+    unset = []
+    if vocab_dir is None:
+        unset.append("configure(vocab_dir=...): not set")
+    for var in (VOCAB_DIR_ENV, "TIKTOKEN_CACHE_DIR"):
+        if not os.environ.get(var):
+            unset.append(f"${var}: not set")
+    return unset

@@ -1,0 +1,135 @@
+"""Plain-text counting: exact literal counts, and identical to tiktoken on any Unicode."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tokman
+from tokman.encodings import TOKENIZER_ENV, Encoding, get_encoding
+from tokman.encodings._catalog import VOCABULARIES
+from tokman.errors import InvalidRequestError, UnknownModelError
+
+ENCODINGS = ["o200k_base", "cl100k_base"]
+
+
+@pytest.mark.parametrize(
+    ("text", "model", "expected"),
+    [
+        ("", "gpt-4o", 0),
+        ("hello world", "gpt-4o", 2),
+        ("hello world", "gpt-4", 2),
+        ("tiktoken is great!", "gpt-3.5-turbo", 6),  # tiktoken README example
+        ("antidisestablishmentarianism", "gpt-4", 6),  # OpenAI cookbook example
+        ("お誕生日おめでとう", "gpt-4", 9),  # OpenAI cookbook example
+        ("<|endoftext|>", "gpt-4", 7),
+        ("<|endoftext|>", "gpt-4o", 7),
+    ],
+)
+def test_literal_counts(text: str, model: str, expected: int) -> None:
+    """Small literal inputs have their exact, known counts."""
+    assert tokman.count(text, model=model) == expected
+
+
+def test_special_token_text_is_plain_text() -> None:
+    """Text that looks like a special token is counted as text, never refused, never 0."""
+    text = "before <|endoftext|> <|fim_prefix|> <|endofprompt|> after"
+    for name in ENCODINGS:
+        enc = get_encoding(name)
+        assert tokman.count(text, encoding=name) == len(enc.tiktoken.encode_ordinary(text)) > 10
+
+
+def test_model_and_encoding_arguments_are_checked() -> None:
+    """Exactly one of model= and encoding= is required, and text must be a str."""
+    with pytest.raises(InvalidRequestError, match="pass model='gpt-4o'"):
+        tokman.count("x")
+    with pytest.raises(InvalidRequestError, match="not both"):
+        tokman.count("x", model="gpt-4o", encoding="o200k_base")
+    with pytest.raises(InvalidRequestError, match=r"text=b'x' is invalid: expected a str"):
+        tokman.count(b"x", model="gpt-4o")  # type: ignore[arg-type]
+    with pytest.raises(UnknownModelError):
+        tokman.count("x", model="not-a-model")
+
+
+unicode_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.lists(
+    st.sampled_from(
+        [
+            " ",
+            "  ",
+            "\n",
+            "\r\n",
+            "\t",
+            "0",
+            "123",
+            "4567",
+            "'s",
+            "'LL",
+            "é",
+            "e\u0301",
+            "👨‍👩‍👧",
+            "🇫🇷",
+            "中文",
+            "日本語",
+            "한국어",
+            "ٱلْعَرَبِيَّة",
+            "Ǆ",
+            "ǅ",
+            "hello",
+            "HELLO",
+            "!",
+            "?!.",
+            "/",
+            "<|endoftext|>",
+            "\u200d",
+            "\ufe0f",
+            "𝔘𝔫𝔦",
+        ]
+    ),
+    max_size=80,
+).map("".join)
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+@settings(max_examples=300, deadline=None)
+@given(text=unicode_text)
+def test_count_equals_tiktoken_on_arbitrary_unicode(name: str, text: str) -> None:
+    """The fast backend agrees with tiktoken's encode_ordinary on any surrogate-free text."""
+    enc = get_encoding(name)
+    assert enc.count(text) == len(enc.tiktoken.encode_ordinary(text))
+
+
+def _adversarial(seed: int) -> list[str]:
+    rng = random.Random(seed)
+    pieces = [" ", "\n", "\t", "7", "a", "A", "é", "中", "🙂", "'", "'s", ".", "\r\n", "\u0301"]
+    return [
+        " " * 100_000,
+        "\n" * 50_000 + "x",
+        "9" * 100_000,
+        "a" * 100_000,
+        "🙂" * 20_000,
+        "".join(rng.choice(pieces) for _ in range(200_000)),
+        "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(100_000)),
+        bytes(rng.randrange(256) for _ in range(100_000)).decode("utf-8", "replace"),
+    ]
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_fast_backend_matches_tiktoken_on_large_adversarial_inputs(name: str) -> None:
+    """Differential test on long runs of whitespace, digits, letters, emoji and random bytes."""
+    enc = get_encoding(name)
+    for text in _adversarial(seed=len(name)):
+        assert enc.count(text) == len(enc.tiktoken.encode_ordinary(text))
+
+
+def test_tiktoken_only_mode_counts_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TOKMAN_TOKENIZER=tiktoken counts with tiktoken alone and gives the same numbers."""
+    monkeypatch.setenv(TOKENIZER_ENV, "tiktoken")
+    fast = get_encoding("o200k_base")
+    contents, path = tokman.encodings.load_vocabulary("o200k_base")
+    reference = Encoding(VOCABULARIES["o200k_base"], contents, path)
+    text = "Hello, world! 123456 こんにちは 🙂\n\n  indented"
+    assert reference._count.__func__ is Encoding._count_tiktoken  # type: ignore[attr-defined]
+    assert reference.count(text) == fast.count(text)
