@@ -15,34 +15,46 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 
-from tokman.encodings import Encoding, get_encoding
+from tokman.encodings import Encoding, get_encoding, load_vocabulary
 from tokman.errors import InvalidRequestError
 
-__all__ = ["count", "count_file", "count_stream", "resolve_encoding", "safe_split_points"]
+__all__ = [
+    "count",
+    "count_file",
+    "count_stream",
+    "resolve_encoding",
+    "resolve_encoding_name",
+    "safe_split_points",
+]
 
 # A newline followed by a letter: in cl100k_base, o200k_base (and harmony) no pre-token pattern
 # can span "\n" + letter (letters may only be preceded by one non-newline, non-letter char), so
 # a new pre-token always starts at the letter. Proven by tests/counting/test_streaming.py.
 _SAFE_BOUNDARY = re.compile(r"\n(?=[^\W\d_])")
 _SAFE_ENCODINGS = frozenset({"o200k_base", "cl100k_base", "o200k_harmony"})
-_PIECE_CHARS = 4 << 20  # ~4 MiB of text per piece handed to a worker
+_PIECE_CHARS = 1 << 20  # ~1M characters per piece handed to a worker
 
 
-def resolve_encoding(model: str | None, encoding: str | None) -> Encoding:
+def resolve_encoding_name(model: str | None, encoding: str | None) -> str:
     """The encoding named directly, or the one ``model`` uses; exactly one must be given."""
     if encoding is not None:
         if model is not None:
             raise InvalidRequestError(
                 "encoding", encoding, "pass either model= or encoding=, not both"
             )
-        return get_encoding(encoding)
+        return encoding
     if model is None:
         raise InvalidRequestError(
             "model", None, "pass model='gpt-4o' (or another model) or encoding='o200k_base'"
         )
     from tokman.models import encoding_for
 
-    return get_encoding(encoding_for(model))
+    return encoding_for(model)
+
+
+def resolve_encoding(model: str | None, encoding: str | None) -> Encoding:
+    """The verified :class:`Encoding` for ``model`` or ``encoding`` (exactly one given)."""
+    return get_encoding(resolve_encoding_name(model, encoding))
 
 
 def count(text: str, *, model: str | None = None, encoding: str | None = None) -> int:
@@ -101,18 +113,22 @@ def count_stream(
     The total equals ``count("".join(chunks))`` exactly. At most ``2 * workers`` pieces are in
     flight, so memory stays constant however long the stream.
     """
-    enc = resolve_encoding(model, encoding)
-    if enc.name not in _SAFE_ENCODINGS:
-        return enc.count("".join(chunks))
+    name = resolve_encoding_name(model, encoding)
     workers = workers if workers is not None else (os.cpu_count() or 1)
+    if name not in _SAFE_ENCODINGS:
+        return get_encoding(name).count("".join(chunks))
     if workers <= 1:
+        enc = get_encoding(name)
         return sum(enc.count(piece) for piece in _pieces(chunks, piece_chars))
+    # Fail here, with the not-found error, before any worker starts; the workers then load the
+    # encoding themselves so this process never holds the tokenizer's tables.
+    load_vocabulary(name)
     total = 0
     in_flight: list[Future[int]] = []
     pool: Executor = ProcessPoolExecutor(max_workers=workers)
     with pool:
         for piece in _pieces(chunks, piece_chars):
-            in_flight.append(pool.submit(_count_piece, (enc.name, piece)))
+            in_flight.append(pool.submit(_count_piece, (name, piece)))
             if len(in_flight) >= 2 * workers:
                 total += in_flight.pop(0).result()
         total += sum(f.result() for f in in_flight)
