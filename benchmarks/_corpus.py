@@ -35,7 +35,7 @@ def code(min_chars: int = 1_000_000) -> str:
     import asyncio
     import logging
 
-    files = sorted(Path(asyncio.__file__).parent.glob("*.py")) + [Path(logging.__file__)]
+    files = [*sorted(Path(asyncio.__file__).parent.glob("*.py")), Path(logging.__file__)]
     text = "\n\n".join(p.read_text(encoding="utf-8") for p in files)
     return text * (min_chars // len(text) + 1)
 
@@ -43,8 +43,19 @@ def code(min_chars: int = 1_000_000) -> str:
 def cjk(min_chars: int = 300_000) -> str:
     """Chinese and Japanese sentences with punctuation, generated deterministically."""
     rng = random.Random(42)
-    zh = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处理府研"
-    ja = "日本語のテキストですこれはトークン数を数えるための文章でありひらがなとカタカナと漢字を含みます"
+    zh = (
+        "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
+        "同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自"
+        "二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日"
+        "那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变"
+        "条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总"
+        "次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指"
+        "几九区强放决西被干做必战先回则任取据处理府研"
+    )
+    ja = (
+        "日本語のテキストですこれはトークン数を数えるための"
+        "文章でありひらがなとカタカナと漢字を含みます"
+    )
     punct = "。、，！？「」"
     out: list[str] = []
     size = 0
