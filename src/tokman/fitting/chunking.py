@@ -1,0 +1,307 @@
+"""Split text into chunks that never exceed a token limit and lose nothing.
+
+Guarantees, for every input: each chunk's exact token count is at most ``max_tokens`` (every
+chunk is counted exactly, because a BPE count is not additive across a cut); without overlap
+the chunks concatenate to the input; with overlap consecutive chunks share at most ``overlap``
+tokens; no cut splits a grapheme cluster. Each chunk ends at the best boundary that fits
+(``boundaries``: structure > paragraph > line > sentence > word > grapheme), the furthest one
+of that rank.
+
+Cost is about one tokenizer pass to aim the cuts (``_tokenmap``) plus one exact count per chunk;
+a few chunks need a second count when the aim was off by a token at the cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from tokman.counting.text import resolve_encoding
+from tokman.errors import InvalidRequestError
+from tokman.fitting import graphemes
+from tokman.fitting._tokenmap import TokenMap
+from tokman.fitting.boundaries import Level, levels_for
+
+__all__ = ["Chunk", "TextChunker", "chunk", "iter_chunks"]
+
+_STRUCTURES = ("text", "markdown", "code")
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of the input: ``text == input[start:end]``, exactly ``tokens`` tokens."""
+
+    text: str
+    start: int
+    end: int
+    tokens: int
+
+
+def _check_int(field: str, value: object, low: int, high: int | None, meaning: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+        high is not None and value > high
+    ):
+        bound = f"an int >= {low}" if high is None else f"an int from {low} to {high}"
+        raise InvalidRequestError(field, value, f"expected {bound}: {meaning}")
+    return value
+
+
+class TextChunker:
+    """Reusable chunker for one encoding, limit, overlap and kind of text.
+
+    Args:
+        max_tokens: the most tokens any chunk may have.
+        model: the model whose tokenizer counts (or give ``encoding``).
+        encoding: the encoding name, e.g. ``"o200k_base"``, instead of ``model``.
+        overlap: the most tokens two consecutive chunks may share (context for retrieval);
+            must be less than ``max_tokens`` so every chunk adds new text.
+        structure: ``"text"`` (prose), ``"markdown"`` (headings and blocks first) or
+            ``"code"`` (top-level definitions and blank lines first).
+
+    Raises:
+        InvalidRequestError: a limit out of range or an unknown structure, naming the field.
+
+    >>> chunker = TextChunker(5, encoding="o200k_base")
+    >>> [c.text for c in chunker.chunks("One two. Three four five six.")]
+    ['One two. ', 'Three four five six.']
+    """
+
+    def __init__(
+        self,
+        max_tokens: int,
+        *,
+        model: str | None = None,
+        encoding: str | None = None,
+        overlap: int = 0,
+        structure: str = "text",
+    ) -> None:
+        self.max_tokens = _check_int(
+            "max_tokens", max_tokens, 1, None, "the largest number of tokens a chunk may have"
+        )
+        self.overlap = _check_int(
+            "overlap", overlap, 0, self.max_tokens - 1,
+            "tokens shared by consecutive chunks must be fewer than max_tokens",
+        )
+        if structure not in _STRUCTURES:
+            raise InvalidRequestError(
+                "structure", structure, "expected one of 'text', 'markdown', 'code'"
+            )
+        self.structure = structure
+        self.encoding = resolve_encoding(model, encoding)
+        self._levels = levels_for(structure)
+        # Aim a little past the estimate: estimates differ from exact counts by about a token
+        # at each end of a chunk, and a cut aimed short could miss a fitting boundary.
+        self._slack = 2 + self.max_tokens // 128
+
+    def chunks(self, text: str) -> list[Chunk]:
+        """All chunks of ``text`` (``[]`` for the empty string)."""
+        return list(self.iter_chunks(text))
+
+    def iter_chunks(self, text: str) -> Iterator[Chunk]:
+        """Chunks of ``text`` one at a time, so a caller can stop early or stream them."""
+        if not isinstance(text, str):
+            raise InvalidRequestError("text", text, "expected a str; decode bytes first")
+        return _Run(self, text).run()
+
+
+class _Run:
+    """The state of chunking one text."""
+
+    def __init__(self, chunker: TextChunker, text: str) -> None:
+        self.text = text
+        self.max = chunker.max_tokens
+        self.overlap = chunker.overlap
+        self.slack = chunker._slack
+        self.levels = chunker._levels
+        self.count: Callable[[str], int] = chunker.encoding.count
+        self.map = TokenMap(chunker.encoding, text)
+
+    def run(self) -> Iterator[Chunk]:
+        text, n = self.text, len(self.text)
+        start = 0
+        previous_end = 0
+        while previous_end < n:
+            found = None
+            if start < previous_end:  # overlapping start: the chunk must reach past it
+                found = self._end(start, previous_end, self.max)
+                if found is None:
+                    start = previous_end
+            if found is None:
+                found = self._end(start, start, self.max)
+                if found is None:
+                    self._raise_too_big(start)
+            end, tokens = found
+            yield Chunk(text[start:end], start, end, tokens)
+            previous_end = end
+            if end < n:
+                start = self._overlap_start(start, end) if self.overlap else end
+            self.map.forget(start)
+
+    # -- ends ---------------------------------------------------------------------------------
+
+    def _fits(self, start: int, end: int, limit: int) -> int | None:
+        tokens = self.count(self.text[start:end])
+        return tokens if tokens <= limit else None
+
+    def _end(self, start: int, after: int, limit: int) -> tuple[int, int] | None:
+        """The best chunk end ``b > after`` for a chunk from ``start``, with its count."""
+        text, n = self.text, len(self.text)
+        horizon = min(n, self.map.forward(start, limit + self.slack))
+        if horizon >= n:
+            tokens = self._fits(start, n, limit)
+            if tokens is not None:
+                return n, tokens
+        for level in self.levels:
+            found = self._last_fitting(level, start, after, horizon, limit)
+            if found is not None:
+                return found
+            # nothing of this rank fits: anything after its first failure would not fit either
+        return self._grapheme_end(start, after, horizon, limit)
+
+    def _last(self, level: Level, after: int, upto: int) -> int | None:
+        """The last boundary ``b`` of ``level`` with ``after < b <= upto`` keeping graphemes."""
+        text = self.text
+        endpos = min(upto + 1, len(text))
+        while endpos > after + 1:
+            match = level.reverse.search(text, after + 1, endpos)
+            if match is None:
+                return None
+            b = match.start()
+            if graphemes.is_boundary(text, b, after):
+                return b
+            endpos = b
+        return None
+
+    def _next(self, level: Level, after: int, before: int) -> int | None:
+        """The first boundary ``b`` of ``level`` with ``after < b < before`` keeping graphemes."""
+        text = self.text
+        pos = after + 1
+        while pos < before:
+            match = level.pattern.search(text, pos, before)
+            if match is None:
+                return None
+            b = match.start()
+            if graphemes.is_boundary(text, b, after):
+                return b
+            pos = b + 1
+        return None
+
+    def _last_fitting(
+        self, level: Level, start: int, after: int, upto: int, limit: int
+    ) -> tuple[int, int] | None:
+        b = self._last(level, after, upto)
+        failed: int | None = None
+        while b is not None:
+            tokens = self._fits(start, b, limit)
+            if tokens is not None:
+                return self._furthest(level, start, b, tokens, failed, limit)
+            excess = self.count(self.text[start:b]) - limit if failed is None else 1
+            failed = b
+            aim = min(b - 1, self.map.backward(b, excess))
+            b = self._last(level, after, aim)
+        return None
+
+    def _furthest(
+        self, level: Level, start: int, b: int, tokens: int, failed: int | None, limit: int
+    ) -> tuple[int, int]:
+        """Walk forward from a fitting ``b`` to the last boundary before ``failed`` that fits."""
+        if failed is None:
+            return b, tokens
+        while True:
+            nxt = self._next(level, b, failed)
+            if nxt is None:
+                return b, tokens
+            more = self._fits(start, nxt, limit)
+            if more is None:
+                return b, tokens
+            b, tokens = nxt, more
+
+    def _grapheme_end(
+        self, start: int, after: int, upto: int, limit: int
+    ) -> tuple[int, int] | None:
+        text = self.text
+        first = graphemes.ceil_boundary(text, after + 1, after)
+        b = max(first, graphemes.floor_boundary(text, upto, after))
+        while True:
+            tokens = self._fits(start, b, limit)
+            if tokens is not None:
+                break
+            if b == first:
+                return None
+            excess = self.count(text[start:b]) - limit
+            b = max(first, graphemes.floor_boundary(
+                text, min(b - 1, self.map.backward(b, excess)), after))
+        # walk forward grapheme by grapheme while the count still fits (aim may be short)
+        while b < upto:
+            nxt = graphemes.ceil_boundary(text, b + 1, b)
+            more = self._fits(start, nxt, limit)
+            if more is None:
+                break
+            b, tokens = nxt, more
+        return b, tokens
+
+    # -- overlap ------------------------------------------------------------------------------
+
+    def _overlap_start(self, start: int, end: int) -> int:
+        """The earliest good start ``s`` in ``(start, end)`` whose text up to ``end`` fits
+        ``overlap`` tokens, preferring better boundary ranks; ``end`` if none fits."""
+        aim = max(start + 1, self.map.backward(end, self.overlap + self.slack))
+        for level in self.levels:
+            s = self._next(level, aim - 1, end)
+            while s is not None:
+                if self.count(self.text[s:end]) <= self.overlap:
+                    return s
+                s = self._next(level, s, end)
+        s = graphemes.ceil_boundary(self.text, aim, start)
+        while s < end:
+            if self.count(self.text[s:end]) <= self.overlap:
+                return s
+            s = graphemes.ceil_boundary(self.text, s + 1, s)
+        return end
+
+    def _raise_too_big(self, start: int) -> None:
+        text = self.text
+        stop = graphemes.ceil_boundary(text, start + 1, start)
+        cluster = text[start:stop]
+        tokens = self.count(cluster)
+        raise InvalidRequestError(
+            "max_tokens",
+            self.max,
+            f"the grapheme cluster {cluster!r} at offset {start} alone is {tokens} tokens and "
+            f"cannot be split; use max_tokens >= {tokens}",
+        )
+
+
+def chunk(
+    text: str,
+    *,
+    max_tokens: int,
+    model: str | None = None,
+    encoding: str | None = None,
+    overlap: int = 0,
+) -> list[Chunk]:
+    """Split ``text`` into chunks of at most ``max_tokens`` tokens each, losing nothing.
+
+    Chunks end at the best boundary that fits (paragraph, line, sentence, word, then grapheme),
+    and ``"".join(c.text for c in chunks) == text`` when ``overlap`` is 0. For Markdown or
+    source code use ``TextChunker(..., structure="markdown" | "code")``.
+
+    >>> [(c.text, c.start, c.tokens) for c in chunk("Hi there. Bye.", max_tokens=4,
+    ...                                           model="gpt-4o")]
+    [('Hi there. ', 0, 4), ('Bye.', 10, 2)]
+    """
+    return TextChunker(max_tokens, model=model, encoding=encoding, overlap=overlap).chunks(text)
+
+
+def iter_chunks(
+    text: str,
+    *,
+    max_tokens: int,
+    model: str | None = None,
+    encoding: str | None = None,
+    overlap: int = 0,
+) -> Iterator[Chunk]:
+    """Like :func:`chunk`, but yield chunks one by one (for large inputs or early exit)."""
+    return TextChunker(
+        max_tokens, model=model, encoding=encoding, overlap=overlap
+    ).iter_chunks(text)
