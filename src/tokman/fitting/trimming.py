@@ -1,0 +1,225 @@
+"""Drop (or shorten) old chat turns until a request fits a token budget.
+
+System and developer messages are always kept, the newest turns are kept first, and an
+assistant message that calls tools travels with every tool message answering it: the API
+rejects a ``tool`` message whose call is gone and an assistant ``tool_calls`` message whose
+answers are missing, so a trimmed history must never contain half of such a group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tokman.counting.chat import count_prompt
+from tokman.errors import ContextWindowExceededError, InvalidRequestError
+from tokman.fitting import graphemes
+from tokman.fitting.chunking import TextChunker
+
+__all__ = ["TrimResult", "trim_messages"]
+
+_PINNED = frozenset({"system", "developer"})
+_SHORTEN = (None, "head", "tail")
+
+Message = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TrimResult:
+    """What ``trim_messages`` kept, what it removed and the resulting prompt tokens.
+
+    Attributes:
+        messages: the messages to send, in their original order (one may be shortened).
+        removed: the messages dropped, in their original order.
+        tokens: ``count_prompt`` of ``messages`` with the same model and tools.
+        shortened: the index (in the input) of the message whose text was cut, if any.
+    """
+
+    messages: list[Message]
+    removed: list[Message] = field(default_factory=list)
+    tokens: int = 0
+    shortened: int | None = None
+
+
+def _role(message: object, index: int) -> str:
+    if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
+        raise InvalidRequestError(
+            f"messages[{index}]", message, "expected a dict with a 'role' string"
+        )
+    return str(message["role"])
+
+
+def _groups(messages: Sequence[Message]) -> tuple[list[int], list[list[int]]]:
+    """Pinned indices, and the other messages as atomic groups (call + answers) in order."""
+    pinned: list[int] = []
+    groups: list[list[int]] = []
+    owner: dict[str, int] = {}  # tool_call_id -> group
+    pending_function: int | None = None  # group of a legacy function_call awaiting its result
+    for i, message in enumerate(messages):
+        role = _role(message, i)
+        if role in _PINNED:
+            pinned.append(i)
+            continue
+        if role == "tool" and message.get("tool_call_id") in owner:
+            groups[owner[str(message["tool_call_id"])]].append(i)
+            continue
+        if role == "function" and pending_function is not None:
+            groups[pending_function].append(i)
+            pending_function = None
+            continue
+        groups.append([i])
+        if role == "assistant":
+            for call in message.get("tool_calls") or ():
+                if isinstance(call, Mapping) and isinstance(call.get("id"), str):
+                    owner[call["id"]] = len(groups) - 1
+            if message.get("function_call"):
+                pending_function = len(groups) - 1
+    return pinned, groups
+
+
+def trim_messages(
+    messages: Sequence[Message],
+    *,
+    model: str,
+    max_tokens: int,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    strategy: Literal["last"] = "last",
+    shorten: Literal["head", "tail"] | None = None,
+) -> TrimResult:
+    """Keep system/developer messages and as many of the newest turns as fit ``max_tokens``.
+
+    Older turns are dropped first, whole groups at a time (an assistant ``tool_calls`` message
+    with all its ``tool`` answers). If even the newest group alone does not fit and
+    ``shorten`` is given, the newest message's text is cut to fit with the chunker, keeping its
+    ``"head"`` or its ``"tail"``, instead of failing.
+
+    Args:
+        messages: the chat history, as passed to ``chat.completions.create``.
+        model: the model whose counting rules apply.
+        max_tokens: the prompt budget (``count_prompt`` of the result is at most this).
+        tools: tool definitions sent with the request; they count against the budget.
+        strategy: ``"last"`` keeps the newest turns (the only strategy so far).
+        shorten: ``None`` (never edit a message), ``"head"`` or ``"tail"``.
+
+    Returns:
+        A ``TrimResult`` with the kept and removed messages and the kept prompt's tokens.
+
+    Raises:
+        ContextWindowExceededError: the system/developer messages plus the newest group (cut
+            as far as ``shorten`` allows) still exceed ``max_tokens``.
+        InvalidRequestError: a malformed argument, naming it.
+
+    >>> history = [{"role": "system", "content": "Be brief."},
+    ...            {"role": "user", "content": "First question " * 20},
+    ...            {"role": "assistant", "content": "First answer " * 20},
+    ...            {"role": "user", "content": "Second question?"}]
+    >>> result = trim_messages(history, model="gpt-4o", max_tokens=30)
+    >>> [m["role"] for m in result.messages], len(result.removed), result.tokens <= 30
+    (['system', 'user'], 2, True)
+    """
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise InvalidRequestError("max_tokens", max_tokens, "expected an int >= 1: the prompt "
+                                  "budget in tokens")
+    if strategy != "last":
+        raise InvalidRequestError("strategy", strategy, "expected 'last' (keep the newest turns)")
+    if shorten not in _SHORTEN:
+        raise InvalidRequestError("shorten", shorten, "expected None, 'head' or 'tail'")
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        raise InvalidRequestError("messages", messages, "expected a list of message dicts")
+    pinned, groups = _groups(messages)
+
+    def count(indices: Sequence[int], replace: dict[int, Message] | None = None) -> int:
+        chosen = [(replace or {}).get(i, messages[i]) for i in sorted(indices)]
+        request: dict[str, Any] = {"model": model, "messages": chosen}
+        if tools:
+            request["tools"] = list(tools)
+        return count_prompt(**request)
+
+    def result(kept: list[int], tokens: int, replace: dict[int, Message] | None = None,
+               shortened: int | None = None) -> TrimResult:
+        keep = set(kept)
+        return TrimResult(
+            messages=[(replace or {}).get(i, messages[i]) for i in sorted(keep)],
+            removed=[m for i, m in enumerate(messages) if i not in keep],
+            tokens=tokens,
+            shortened=shortened,
+        )
+
+    everything = list(range(len(messages)))
+    tokens = count(everything)
+    if tokens <= max_tokens:
+        return result(everything, tokens)
+    # drop the oldest k groups: fewer messages never count more, so search k by bisection
+    low, high = 1, len(groups)  # answer in [low, high]; high means "only pinned"
+    while low < high:
+        mid = (low + high) // 2
+        if count(pinned + [i for g in groups[mid:] for i in g]) <= max_tokens:
+            high = mid
+        else:
+            low = mid + 1
+    if low < len(groups) or not groups:
+        kept = pinned + [i for g in groups[low:] for i in g]
+        tokens = count(kept)
+        if tokens <= max_tokens:
+            return result(kept, tokens)
+    newest = groups[-1] if groups else []
+    kept = pinned + newest
+    if shorten is not None and newest:
+        target = newest[-1]
+        cut = _shorten(messages[target], shorten, max_tokens,
+                       lambda m: count(kept, {target: m}), model)
+        if cut is not None:
+            tokens = count(kept, {target: cut})
+            return result(kept, tokens, {target: cut}, target)
+    minimum = count(kept)
+    raise ContextWindowExceededError(
+        f"The messages need at least {minimum} tokens even after removing every older turn "
+        f"(kept: {len(pinned)} system/developer message(s) and the newest "
+        f"{len(newest)}-message turn), but max_tokens is {max_tokens}: {minimum - max_tokens} "
+        "over. Shorten the system prompt or the newest message, pass shorten='head' or "
+        "shorten='tail' to cut the newest message to fit, or use a model with a larger "
+        "context window.",
+        tokens=minimum,
+        limit=max_tokens,
+        breakdown={"pinned": len(pinned), "newest_turn": len(newest)},
+    )
+
+
+def _shorten(
+    message: Message, keep: str, max_tokens: int, count: Any, model: str
+) -> Message | None:
+    """``message`` with its text cut so the request fits, or ``None`` if no cut fits."""
+    content = message.get("content")
+    if not isinstance(content, str) or not content:
+        return None
+    empty = count({**message, "content": ""})
+    budget = max_tokens - empty
+    while budget >= 1:
+        text = _cut(content, keep, budget, model)
+        if text is None:
+            return None
+        candidate = {**message, "content": text}
+        if count(candidate) <= max_tokens:
+            return candidate
+        budget -= 1  # framing around the text merged differently; ask for one token less
+    return None
+
+
+def _cut(content: str, keep: str, budget: int, model: str) -> str | None:
+    """The longest head (or tail) of ``content`` of at most ``budget`` tokens, cut cleanly."""
+    chunker = TextChunker(budget, model=model)
+    if keep == "head":
+        first = next(chunker.iter_chunks(content), None)
+        return first.text if first is not None else None
+    count = chunker.encoding.count
+    low, high = 0, len(content)  # smallest grapheme-safe start whose tail fits
+    while low < high:
+        mid = (low + high) // 2
+        start = graphemes.ceil_boundary(content, mid)
+        if count(content[start:]) <= budget:
+            high = mid
+        else:
+            low = mid + 1
+    start = graphemes.ceil_boundary(content, low)
+    return content[start:] if start < len(content) else None
