@@ -78,7 +78,7 @@ def main() -> None:
         }
         speeds: dict[str, float] = {}
         for tool, fn in tools.items():
-            seconds, pieces = best_of(lambda fn=fn: fn(text), args.repeats)
+            seconds, pieces = best_of(lambda fn=fn, text=text: fn(text), args.repeats)
             speeds[tool] = size_mb / seconds
             over = sum(enc.count(p) > MAX_TOKENS for p in pieces)
             lossless = "yes" if "".join(pieces) == text else "no"

@@ -35,9 +35,9 @@ def _char_widths(encoding: Encoding) -> list[int]:
         if found is None:
             tk = encoding.tiktoken
             found = [1] * tk.n_vocab
-            ranks: dict[bytes, int] | None = getattr(tk, "_mergeable_ranks", None)
-            if ranks is None:  # pragma: no cover - every tiktoken release has the attribute
-                ranks = {tk.decode_single_token_bytes(i): i for i in tk.token_byte_values()}
+            # without tiktoken's private table every width stays 1: aims get worse, counts
+            # (always exact) do not
+            ranks: dict[bytes, int] = getattr(tk, "_mergeable_ranks", {})
             for token, rank in ranks.items():
                 found[rank] = len(token.translate(None, _CONTINUATION))
             _widths[encoding.name] = found

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import regex
+import regex  # type: ignore[import-untyped]
 
 __all__ = ["GRAPHEME", "LEVELS", "Level", "Structure", "level_at", "levels_for"]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 from tokman.counting.text import resolve_encoding
 from tokman.errors import InvalidRequestError
@@ -145,7 +146,7 @@ class _Run:
 
     def _end(self, start: int, after: int, limit: int) -> tuple[int, int] | None:
         """The best chunk end ``b > after`` for a chunk from ``start``, with its count."""
-        text, n = self.text, len(self.text)
+        n = len(self.text)
         horizon = min(n, self.map.forward(start, limit + self.slack))
         if horizon >= n:
             tokens = self._fits(start, n, limit)
@@ -163,10 +164,12 @@ class _Run:
         text = self.text
         endpos = min(upto + 1, len(text))
         while endpos > after + 1:
-            match = level.reverse.search(text, after + 1, endpos)
-            if match is None:
+            # a reverse search never reports a zero-width match at ``pos`` itself, so start at
+            # ``after`` and reject a match there
+            match = level.reverse.search(text, after, endpos)
+            if match is None or match.start() <= after:
                 return None
-            b = match.start()
+            b = int(match.start())
             if graphemes.is_boundary(text, b, after):
                 return b
             endpos = b
@@ -180,7 +183,7 @@ class _Run:
             match = level.pattern.search(text, pos, before)
             if match is None:
                 return None
-            b = match.start()
+            b = int(match.start())
             if graphemes.is_boundary(text, b, after):
                 return b
             pos = b + 1
@@ -198,7 +201,8 @@ class _Run:
             excess = self.count(self.text[start:b]) - limit if failed is None else 1
             failed = b
             aim = min(b - 1, self.map.backward(b, excess))
-            b = self._last(level, after, aim)
+            # the aim may overshoot past every boundary of this rank: then step back one
+            b = self._last(level, after, aim) or self._last(level, after, b - 1)
         return None
 
     def _furthest(
@@ -243,8 +247,8 @@ class _Run:
     # -- overlap ------------------------------------------------------------------------------
 
     def _overlap_start(self, start: int, end: int) -> int:
-        """The earliest good start ``s`` in ``(start, end)`` whose text up to ``end`` fits
-        ``overlap`` tokens, preferring better boundary ranks; ``end`` if none fits."""
+        """The earliest start ``s`` in ``(start, end)`` at a word or better boundary whose text
+        up to ``end`` fits ``overlap`` tokens, preferring better ranks; ``end`` if none fits."""
         aim = max(start + 1, self.map.backward(end, self.overlap + self.slack))
         for level in self.levels:
             s = self._next(level, aim - 1, end)
@@ -252,14 +256,11 @@ class _Run:
                 if self.count(self.text[s:end]) <= self.overlap:
                     return s
                 s = self._next(level, s, end)
-        s = graphemes.ceil_boundary(self.text, aim, start)
-        while s < end:
-            if self.count(self.text[s:end]) <= self.overlap:
-                return s
-            s = graphemes.ceil_boundary(self.text, s + 1, s)
+        # never start an overlap mid-word: a chunk opening with half a word is worse context
+        # than no overlap at all
         return end
 
-    def _raise_too_big(self, start: int) -> None:
+    def _raise_too_big(self, start: int) -> NoReturn:
         text = self.text
         stop = graphemes.ceil_boundary(text, start + 1, start)
         cluster = text[start:stop]

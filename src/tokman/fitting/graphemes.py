@@ -10,7 +10,7 @@ is certainly a boundary.
 
 from __future__ import annotations
 
-import regex
+import regex  # type: ignore[import-untyped]
 
 __all__ = ["ceil_boundary", "floor_boundary", "is_boundary"]
 
