@@ -90,9 +90,9 @@ class TextChunker:
         self.structure = structure
         self.encoding = resolve_encoding(model, encoding)
         self._levels = levels_for(structure)
-        # Aim a little past the estimate: estimates differ from exact counts by about a token
-        # at each end of a chunk, and a cut aimed short could miss a fitting boundary.
-        self._slack = 2 + self.max_tokens // 128
+        # Aim a little past the estimate (estimates inside a segment are interpolated); a cut
+        # aimed short is caught by walking forward while boundaries still fit.
+        self._slack = 2 + self.max_tokens // 64
 
     def chunks(self, text: str) -> list[Chunk]:
         """All chunks of ``text`` (``[]`` for the empty string)."""
@@ -141,28 +141,36 @@ class _Run:
     # -- ends ---------------------------------------------------------------------------------
 
     def _fits(self, start: int, end: int, limit: int) -> int | None:
-        tokens = self.count(self.text[start:end])
+        tokens = self.map.count(start, end)
         return tokens if tokens <= limit else None
 
     def _end(self, start: int, after: int, limit: int) -> tuple[int, int] | None:
         """The best chunk end ``b > after`` for a chunk from ``start``, with its count."""
         n = len(self.text)
         horizon = min(n, self.map.forward(start, limit + self.slack))
-        if horizon >= n:
+        if self._reach(start, horizon) >= n:
             tokens = self._fits(start, n, limit)
             if tokens is not None:
                 return n, tokens
+        reach = min(n, self._reach(start, horizon))
         for level in self.levels:
-            found = self._last_fitting(level, start, after, horizon, limit)
+            found = self._last_fitting(level, start, after, reach, limit)
             if found is not None:
                 return found
             # nothing of this rank fits: anything after its first failure would not fit either
         return self._grapheme_end(start, after, horizon, limit)
 
+    @staticmethod
+    def _reach(start: int, horizon: int) -> int:
+        """How far past the aimed ``horizon`` a fitting boundary is still looked for."""
+        return horizon + (horizon - start) // 8 + 16
+
     def _last(self, level: Level, after: int, upto: int) -> int | None:
         """The last boundary ``b`` of ``level`` with ``after < b <= upto`` keeping graphemes."""
         text = self.text
         endpos = min(upto + 1, len(text))
+        if level.needles and all(text.find(x, after, endpos) < 0 for x in level.needles):
+            return None
         while endpos > after + 1:
             # a reverse search never reports a zero-width match at ``pos`` itself, so start at
             # ``after`` and reject a match there
@@ -195,10 +203,11 @@ class _Run:
         b = self._last(level, after, upto)
         failed: int | None = None
         while b is not None:
-            tokens = self._fits(start, b, limit)
-            if tokens is not None:
-                return self._furthest(level, start, b, tokens, failed, limit)
-            excess = self.count(self.text[start:b]) - limit if failed is None else 1
+            tokens = self.map.count(start, b)
+            if tokens <= limit:
+                stop = failed if failed is not None else upto + 1
+                return self._furthest(level, start, b, tokens, stop, limit)
+            excess = tokens - limit if failed is None else 1
             failed = b
             aim = min(b - 1, self.map.backward(b, excess))
             # the aim may overshoot past every boundary of this rank: then step back one
@@ -206,13 +215,12 @@ class _Run:
         return None
 
     def _furthest(
-        self, level: Level, start: int, b: int, tokens: int, failed: int | None, limit: int
+        self, level: Level, start: int, b: int, tokens: int, stop: int, limit: int
     ) -> tuple[int, int]:
-        """Walk forward from a fitting ``b`` to the last boundary before ``failed`` that fits."""
-        if failed is None:
-            return b, tokens
+        """Walk forward from a fitting ``b`` while boundaries before ``stop`` still fit: the
+        aim may have been short, or a jump back may have skipped a fitting boundary."""
         while True:
-            nxt = self._next(level, b, failed)
+            nxt = self._next(level, b, stop)
             if nxt is None:
                 return b, tokens
             more = self._fits(start, nxt, limit)
@@ -227,12 +235,12 @@ class _Run:
         first = graphemes.ceil_boundary(text, after + 1, after)
         b = max(first, graphemes.floor_boundary(text, upto, after))
         while True:
-            tokens = self._fits(start, b, limit)
-            if tokens is not None:
+            tokens = self.map.count(start, b)
+            if tokens <= limit:
                 break
             if b == first:
                 return None
-            excess = self.count(text[start:b]) - limit
+            excess = tokens - limit
             b = max(first, graphemes.floor_boundary(
                 text, min(b - 1, self.map.backward(b, excess)), after))
         # walk forward grapheme by grapheme while the count still fits (aim may be short)
@@ -253,7 +261,7 @@ class _Run:
         for level in self.levels:
             s = self._next(level, aim - 1, end)
             while s is not None:
-                if self.count(self.text[s:end]) <= self.overlap:
+                if self.map.count(s, end) <= self.overlap:
                     return s
                 s = self._next(level, s, end)
         # never start an overlap mid-word: a chunk opening with half a word is worse context
