@@ -205,8 +205,9 @@ class _Run:
         while b is not None:
             tokens = self.map.count(start, b)
             if tokens <= limit:
-                stop = failed if failed is not None else upto + 1
-                return self._furthest(level, start, b, tokens, stop, limit)
+                if failed is None:  # the rightmost candidate fits: nothing further to try
+                    return b, tokens
+                return self._furthest(level, start, b, tokens, failed, limit)
             excess = tokens - limit if failed is None else 1
             failed = b
             aim = min(b - 1, self.map.backward(b, excess))
@@ -217,16 +218,19 @@ class _Run:
     def _furthest(
         self, level: Level, start: int, b: int, tokens: int, stop: int, limit: int
     ) -> tuple[int, int]:
-        """Walk forward from a fitting ``b`` while boundaries before ``stop`` still fit: the
-        aim may have been short, or a jump back may have skipped a fitting boundary."""
+        """The furthest boundary of ``level`` in ``[b, stop)`` that fits, given that ``b`` fits.
+
+        After a jump back the boundaries between ``b`` and the failed one were skipped; they
+        are tried from the right (a reverse search is far cheaper than a forward one here).
+        """
         while True:
-            nxt = self._next(level, b, stop)
-            if nxt is None:
+            candidate = self._last(level, b, stop - 1)
+            if candidate is None:
                 return b, tokens
-            more = self._fits(start, nxt, limit)
-            if more is None:
-                return b, tokens
-            b, tokens = nxt, more
+            more = self._fits(start, candidate, limit)
+            if more is not None:
+                return candidate, more
+            stop = candidate
 
     def _grapheme_end(
         self, start: int, after: int, upto: int, limit: int
