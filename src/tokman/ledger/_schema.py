@@ -1,0 +1,232 @@
+"""The ledger's tables, migrations and statements (SQLAlchemy Core), shared by every SQL store.
+
+One definition serves SQLite and PostgreSQL, sync and async: times are integer microseconds and
+costs integer 1e-12 USD, so range filters, GROUP BY buckets and sums are plain integer arithmetic
+that both databases evaluate identically. Tags are a JSON column read with SQLAlchemy's portable
+JSON accessors (``json_extract`` on SQLite, ``->>`` on PostgreSQL).
+
+The schema is versioned in a ``schema_version`` table. `MIGRATIONS` lists every step from an empty
+database; a database created by an older tokman is brought forward step by step, under a lock
+(SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction advisory lock) so that twenty processes
+opening the same ledger at once migrate it exactly once.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tokman.ledger._base import DAY_US, HOUR_US, Filter
+
+__all__ = ["CURRENT_VERSION", "MIGRATIONS", "Tables", "insert_usage", "migrate", "tables"]
+
+#: The schema version this tokman writes.
+CURRENT_VERSION = 3
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The tables of one ledger (names carry an optional prefix, so tests can share a database)."""
+
+    prefix: str
+    metadata: sa.MetaData
+    version: sa.Table
+    usage: sa.Table
+    budgets: sa.Table
+    reservations: sa.Table
+
+
+def _usage_table(md: sa.MetaData, prefix: str, *, version: int) -> sa.Table:
+    """The usage table as it is at schema ``version`` (v1 lacks reasoning tokens)."""
+    columns: list[Any] = [
+        sa.Column("id", sa.String(200), primary_key=True),
+        sa.Column("ts_us", sa.BigInteger, nullable=False),
+        sa.Column("model", sa.String(200), nullable=False),
+        sa.Column("deployment", sa.String(200)),
+        sa.Column("operation", sa.String(40), nullable=False),
+        sa.Column("prompt_tokens", sa.BigInteger, nullable=False),
+        sa.Column("cached_tokens", sa.BigInteger, nullable=False),
+        sa.Column("completion_tokens", sa.BigInteger, nullable=False),
+        sa.Column("cost_e12", sa.BigInteger),
+        sa.Column("price_id", sa.String(200)),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("latency", sa.Float),
+        sa.Column("tags", sa.JSON(none_as_null=True)),
+        sa.Index(f"{prefix}usage_ts", "ts_us"),
+    ]
+    if version >= 2:
+        columns.append(
+            sa.Column("reasoning_tokens", sa.BigInteger, nullable=False, server_default="0")
+        )
+        columns.append(sa.Index(f"{prefix}usage_model_ts", "model", "ts_us"))
+    return sa.Table(f"{prefix}usage", md, *columns)
+
+
+@lru_cache(maxsize=None)
+def tables(prefix: str = "") -> Tables:
+    """The current-version tables for ``prefix`` (cached: statements reuse compiled forms)."""
+    if prefix and not prefix.replace("_", "").isalnum():
+        raise ValueError(f"table prefix {prefix!r} must be letters, digits and underscores")
+    md = sa.MetaData()
+    version = sa.Table(f"{prefix}schema_version", md, sa.Column("version", sa.Integer, nullable=False))
+    usage = _usage_table(md, prefix, version=CURRENT_VERSION)
+    budgets = sa.Table(
+        f"{prefix}budgets",
+        md,
+        sa.Column("id", sa.String(200), primary_key=True),
+        sa.Column("unit", sa.String(10), nullable=False),
+        sa.Column("limit_amount", sa.BigInteger, nullable=False),
+        sa.Column("period", sa.String(10), nullable=False),
+        sa.Column("scope", sa.JSON, nullable=False),
+        sa.Column("spent", sa.BigInteger, nullable=False),
+        sa.Column("period_start_us", sa.BigInteger, nullable=False),
+    )
+    reservations = sa.Table(
+        f"{prefix}budget_reservations",
+        md,
+        sa.Column("id", sa.String(200), primary_key=True),
+        sa.Column("budget_id", sa.String(200), primary_key=True),
+        sa.Column("amount", sa.BigInteger, nullable=False),
+        sa.Column("expires_us", sa.BigInteger, nullable=False),
+    )
+    return Tables(prefix, md, version, usage, budgets, reservations)
+
+
+# ---- migrations ------------------------------------------------------------------------------
+# Each step takes (connection, tables) and moves the schema up by one version. Steps only ever get
+# appended: a released step is never edited, because databases in the field already ran it.
+
+Step = Callable[[sa.Connection, Tables], None]
+
+
+def _v1_usage(conn: sa.Connection, t: Tables) -> None:
+    """v1: the usage table as first released (no reasoning tokens)."""
+    _usage_table(sa.MetaData(), t.prefix, version=1).create(conn)
+
+
+def _v2_reasoning(conn: sa.Connection, t: Tables) -> None:
+    """v2: reasoning tokens (o-series models) and a (model, time) index for per-model reports."""
+    conn.execute(
+        sa.text(
+            f"ALTER TABLE {t.usage.name} ADD COLUMN reasoning_tokens BIGINT NOT NULL DEFAULT 0"
+        )
+    )
+    sa.Index(f"{t.prefix}usage_model_ts", t.usage.c.model, t.usage.c.ts_us).create(conn)
+
+
+def _v3_budgets(conn: sa.Connection, t: Tables) -> None:
+    """v3: budgets and their in-flight reservations."""
+    t.budgets.create(conn)
+    t.reservations.create(conn)
+
+
+MIGRATIONS: Sequence[Step] = (_v1_usage, _v2_reasoning, _v3_budgets)
+assert len(MIGRATIONS) == CURRENT_VERSION  # noqa: S101 - a development-time invariant
+
+
+def _read_version(conn: sa.Connection, t: Tables) -> int:
+    if not sa.inspect(conn).has_table(t.version.name):
+        t.version.create(conn)
+        return 0
+    row = conn.execute(sa.select(sa.func.max(t.version.c.version))).scalar()
+    return int(row or 0)
+
+
+def migrate(engine: sa.Engine, t: Tables) -> int:
+    """Bring the database to `CURRENT_VERSION`; returns the version found before.
+
+    Raises:
+        RuntimeError: The database was written by a newer tokman (never downgraded).
+    """
+    with engine.connect() as conn:  # cheap check without taking the write lock
+        if sa.inspect(conn).has_table(t.version.name):
+            found = int(conn.execute(sa.select(sa.func.max(t.version.c.version))).scalar() or 0)
+            if found == CURRENT_VERSION:
+                return found
+    with engine.connect().execution_options(tokman_immediate=True) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            key = zlib.crc32(f"tokman-migrate:{t.prefix}".encode()) & 0x7FFFFFFF
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        found = _read_version(conn, t)
+        if found > CURRENT_VERSION:
+            raise RuntimeError(
+                f"the ledger's schema is version {found}, newer than this tokman's "
+                f"{CURRENT_VERSION}: upgrade tokman"
+            )
+        for step in MIGRATIONS[found:]:
+            step(conn, t)
+        if found < CURRENT_VERSION:
+            conn.execute(t.version.delete())
+            conn.execute(t.version.insert().values(version=CURRENT_VERSION))
+    return found
+
+
+# ---- statements -------------------------------------------------------------------------------
+
+
+def insert_usage(t: Tables, dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING``: storing the same id twice keeps the first."""
+    mod: Any = postgresql if dialect == "postgresql" else sqlite
+    return mod.insert(t.usage).on_conflict_do_nothing(index_elements=["id"])
+
+
+def where(t: Tables, flt: Filter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses for ``flt``."""
+    u = t.usage.c
+    clauses: list[sa.ColumnElement[bool]] = []
+    if flt.since_us is not None:
+        clauses.append(u.ts_us >= flt.since_us)
+    if flt.until_us is not None:
+        clauses.append(u.ts_us < flt.until_us)
+    if flt.model is not None:
+        clauses.append(u.model == flt.model)
+    if flt.deployment is not None:
+        clauses.append(u.deployment == flt.deployment)
+    for key, value in flt.tags.items():
+        clauses.append(u.tags[key].as_string() == value)
+    return clauses
+
+
+def group_column(t: Tables, key: str) -> sa.ColumnElement[Any]:
+    """The SQL expression for a primitive group key."""
+    u = t.usage.c
+    if key == "day":
+        return u.ts_us // sa.literal_column(str(DAY_US), sa.BigInteger)
+    if key == "hour":
+        return u.ts_us // sa.literal_column(str(HOUR_US), sa.BigInteger)
+    if key.startswith("tag:"):
+        return u.tags[key[4:]].as_string()
+    return u[key]  # type: ignore[no-any-return]
+
+
+def aggregate_statement(t: Tables, keys: Sequence[str], flt: Filter) -> sa.Select[Any]:
+    """One GROUP BY over the usage table.
+
+    The cost is summed in two integer parts (whole micro-dollars and the remainder) so that no
+    database sum of 1e-12 USD units overflows a 64-bit integer (SQLite raises on overflow).
+    """
+    u = t.usage.c
+    groups = [group_column(t, k).label(f"k{i}") for i, k in enumerate(keys)]
+    million = sa.literal_column("1000000", sa.BigInteger)
+    stmt = sa.select(
+        *groups,
+        sa.func.count(),
+        sa.func.sum(u.prompt_tokens),
+        sa.func.sum(u.cached_tokens),
+        sa.func.sum(u.completion_tokens),
+        sa.func.sum(u.reasoning_tokens),
+        sa.func.sum(u.cost_e12 // million),
+        sa.func.sum(u.cost_e12 % million),
+        sa.func.sum(sa.case((u.cost_e12.is_(None), 1), else_=0)),
+    ).where(*where(t, flt))
+    if groups:
+        # by output name: a JSON key is a bound parameter, and PostgreSQL cannot match two
+        # separately bound copies of it between the select list and GROUP BY
+        stmt = stmt.group_by(*[sa.literal_column(f"k{i}") for i in range(len(groups))])
+    return stmt
