@@ -158,6 +158,35 @@ class ContextWindowExceededError(LimitExceededError):
 class BudgetExceededError(LimitExceededError):
     """Reserving this request would take a budget over its limit."""
 
+    def __init__(
+        self,
+        budget: Any,
+        *,
+        limit: Any,
+        spent: Any,
+        reserved: Any,
+        requested: Any,
+        unit: str,
+        resets_at: Any = None,
+    ) -> None:
+        self.budget = budget
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.requested = requested
+        self.unit = unit
+        self.resets_at = resets_at
+        name = getattr(budget, "id", budget)
+        when = (
+            f"The budget resets at {resets_at.isoformat()}; wait until then or raise its limit."
+            if resets_at is not None
+            else "The budget has no period and never resets: raise its limit or add a new one."
+        )
+        super().__init__(
+            f"Budget {name!r} has no room for this request: spent {spent} + reserved {reserved} "
+            f"+ requested {requested} > limit {limit} {unit}. {when}"
+        )
+
 
 class RateLimitExceededError(LimitExceededError):
     """The deployment's TPM/RPM quota has no room for this request now."""
