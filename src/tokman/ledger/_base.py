@@ -132,12 +132,8 @@ class LedgerStore(abc.ABC):
     url: str
 
     @abc.abstractmethod
-    def insert(self, records: Sequence[UsageRecord]) -> int:
-        """Store ``records`` durably (committed) before returning; existing ids are kept as is.
-
-        Returns:
-            How many records were new (best effort where the driver cannot tell).
-        """
+    def insert(self, records: Sequence[UsageRecord]) -> None:
+        """Store ``records`` durably (committed) before returning; existing ids are kept as is."""
 
     @abc.abstractmethod
     def select(self, flt: Filter, limit: int | None) -> list[UsageRecord]:

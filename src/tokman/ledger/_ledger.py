@@ -109,7 +109,7 @@ class Ledger:
         """Store many records in one transaction (the fast path for batches and imports).
 
         Returns:
-            How many records were new (already-stored ids are skipped).
+            How many records were written (ids already stored count too, and stay unchanged).
         """
         priced = []
         for r in records:
@@ -120,7 +120,7 @@ class Ledger:
 
     def _write(self, records: Sequence[UsageRecord]) -> int:
         try:
-            new = self.store.insert(records)
+            self.store.insert(records)
         except StorageError as exc:
             if self.spool is None or not getattr(exc, "retryable", False):
                 raise
@@ -132,7 +132,7 @@ class Ledger:
             return len(records)
         if self.spool is not None and self.spool.pending():
             self.replay_spool()
-        return new
+        return len(records)
 
     def replay_spool(self) -> int:
         """Move spooled records into the database; returns how many were replayed.

@@ -30,8 +30,7 @@ class MemoryStore(LedgerStore):
         self._records: dict[str, UsageRecord] = {}
         self._lock = threading.Lock()
 
-    def insert(self, records: Sequence[UsageRecord]) -> int:
-        new = 0
+    def insert(self, records: Sequence[UsageRecord]) -> None:
         with self._lock:
             for r in records:
                 if r.id in self._records:
@@ -39,8 +38,6 @@ class MemoryStore(LedgerStore):
                 if r.cost is not None:
                     r = r.replace(cost=cost_from_int(cost_to_int(r.cost)))
                 self._records[r.id] = r
-                new += 1
-        return new
 
     def select(self, flt: Filter, limit: int | None) -> list[UsageRecord]:
         with self._lock:

@@ -171,16 +171,13 @@ class SqlStore(LedgerStore):
             self._pid = os.getpid()
         return self.engine.connect().execution_options(tokman_immediate=True)
 
-    def insert(self, records: Sequence[UsageRecord]) -> int:
+    def insert(self, records: Sequence[UsageRecord]) -> None:
         rows = [_to_row(r) for r in records]
         if not rows:
-            return 0
-        new = 0
+            return
         with self.errors("write to"), self.write() as conn, conn.begin():
             for start in range(0, len(rows), _BATCH):
-                result = conn.execute(self._insert, rows[start : start + _BATCH])
-                new += max(result.rowcount, 0)
-        return new
+                conn.execute(self._insert, rows[start : start + _BATCH])
 
     def select(self, flt: Filter, limit: int | None) -> list[UsageRecord]:
         u = self.tables.usage
