@@ -1,0 +1,180 @@
+"""Budgets in the ledger's SQL database (SQLite or PostgreSQL), on the ledger's engine.
+
+Atomicity: every operation is one transaction that first locks the budgets it touches. On
+PostgreSQL that is ``SELECT ... FOR UPDATE`` in id order (so two reservations over the same pair
+of budgets cannot deadlock); on SQLite the transaction starts with ``BEGIN IMMEDIATE``, which
+takes the database's single write lock before reading. Within the lock the store reads spend and
+live reservations, applies the shared decision (`_core.check`) and writes the reservation, so no
+two processes can both see the same room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tokman.budgets._core import (
+    Budget,
+    BudgetState,
+    BudgetStatus,
+    BudgetStore,
+    _us,
+    check,
+    roll,
+    status_of,
+    unknown_budget,
+)
+from tokman.ledger.sql import SqlStore
+
+__all__ = ["SqlBudgetStore"]
+
+
+def _budget(row: Any) -> Budget:
+    scope = row.scope or {}
+    unit = row.unit
+    limit: Any = row.limit_amount
+    if unit == "usd":
+        from tokman.budgets._core import from_units
+
+        limit = from_units(unit, int(row.limit_amount))
+    return Budget(
+        id=row.id,
+        limit=limit,
+        unit=unit,
+        period=row.period,
+        model=scope.get("model"),
+        deployment=scope.get("deployment"),
+        tags=scope.get("tags") or {},
+    )
+
+
+class SqlBudgetStore(BudgetStore):
+    """Budgets in the tables of a `SqlStore` (same database, same schema version)."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        self.t = store.tables
+
+    def put(self, budget: Budget) -> None:
+        mod: Any = postgresql if self.store.dialect == "postgresql" else sqlite
+        b = self.t.budgets
+        values = {
+            "id": budget.id,
+            "unit": budget.unit,
+            "limit_amount": budget.limit_units,
+            "period": budget.period,
+            "scope": budget.scope(),
+            "spent": 0,
+            "period_start_us": -1,
+        }
+        stmt = mod.insert(b).values(values)
+        excluded = stmt.excluded
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                "limit_amount": excluded.limit_amount,
+                "period": excluded.period,
+                "scope": excluded.scope,
+                "unit": excluded.unit,
+                # a new unit makes the old spend meaningless
+                "spent": sa.case((b.c.unit == excluded.unit, b.c.spent), else_=0),
+            },
+        )
+        with self.store.errors("write budgets to"), self.store.write() as conn, conn.begin():
+            conn.execute(stmt)
+
+    def get_all(self) -> list[Budget]:
+        self.store.ensure_schema()
+        with self.store.errors("read budgets from"), self.store.engine.connect() as conn:
+            rows = conn.execute(sa.select(self.t.budgets).order_by(self.t.budgets.c.id))
+            return [_budget(r) for r in rows]
+
+    def delete(self, budget_id: str) -> None:
+        with self.store.errors("write budgets to"), self.store.write() as conn, conn.begin():
+            conn.execute(self.t.reservations.delete().where(self.t.reservations.c.budget_id == budget_id))
+            conn.execute(self.t.budgets.delete().where(self.t.budgets.c.id == budget_id))
+
+    def _lock(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[Budget, BudgetState]]:
+        b = self.t.budgets
+        rows = conn.execute(
+            sa.select(b).where(b.c.id.in_(sorted(ids))).order_by(b.c.id).with_for_update()
+        )
+        return {
+            r.id: (_budget(r), BudgetState(int(r.spent), int(r.period_start_us))) for r in rows
+        }
+
+    def _save(self, conn: sa.Connection, budget_id: str, state: BudgetState) -> None:
+        b = self.t.budgets
+        conn.execute(
+            b.update()
+            .where(b.c.id == budget_id)
+            .values(spent=state.spent, period_start_us=state.period_start_us)
+        )
+
+    def _reserved(self, conn: sa.Connection, ids: Sequence[str], now_us: int) -> dict[str, int]:
+        r = self.t.reservations
+        rows = conn.execute(
+            sa.select(r.c.budget_id, sa.func.sum(r.c.amount))
+            .where(r.c.budget_id.in_(list(ids)), r.c.expires_us > now_us)
+            .group_by(r.c.budget_id)
+        )
+        return {bid: int(total) for bid, total in rows}
+
+    def reserve(
+        self, reservation_id: str, amounts: Mapping[str, int], expires: datetime, now: datetime
+    ) -> None:
+        now_us = _us(now)
+        r = self.t.reservations
+        with self.store.errors("reserve budget in"), self.store.write() as conn, conn.begin():
+            locked = self._lock(conn, list(amounts))
+            # lapsed holds of crashed processes: delete so the table does not grow forever
+            conn.execute(r.delete().where(r.c.budget_id.in_(list(amounts)), r.c.expires_us <= now_us))
+            reserved = self._reserved(conn, list(amounts), now_us)
+            for bid in sorted(amounts):
+                if bid not in locked:
+                    raise unknown_budget(bid)
+                budget, state = locked[bid]
+                rolled = roll(budget, state, now)
+                check(budget, rolled, reserved.get(bid, 0), amounts[bid], now)
+                if rolled != state:
+                    self._save(conn, bid, rolled)
+            conn.execute(
+                r.insert(),
+                [
+                    {"id": reservation_id, "budget_id": bid, "amount": a, "expires_us": _us(expires)}
+                    for bid, a in amounts.items()
+                ],
+            )
+
+    def settle(self, reservation_id: str, amounts: Mapping[str, int], now: datetime) -> None:
+        r = self.t.reservations
+        with self.store.errors("settle budget in"), self.store.write() as conn, conn.begin():
+            locked = self._lock(conn, list(amounts))
+            for bid, amount in amounts.items():
+                if bid not in locked:
+                    continue  # deleted meanwhile: nothing left to charge
+                budget, state = locked[bid]
+                rolled = roll(budget, state, now)
+                self._save(conn, bid, BudgetState(rolled.spent + amount, rolled.period_start_us))
+            conn.execute(r.delete().where(r.c.id == reservation_id))
+
+    def release(self, reservation_id: str) -> None:
+        r = self.t.reservations
+        with self.store.errors("release budget in"), self.store.write() as conn, conn.begin():
+            conn.execute(r.delete().where(r.c.id == reservation_id))
+
+    def status(self, budget_id: str, now: datetime) -> BudgetStatus:
+        self.store.ensure_schema()
+        with self.store.errors("read budgets from"), self.store.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(self.t.budgets).where(self.t.budgets.c.id == budget_id)
+            ).first()
+            if row is None:
+                raise unknown_budget(budget_id)
+            reserved = self._reserved(conn, [budget_id], _us(now)).get(budget_id, 0)
+            state = BudgetState(int(row.spent), int(row.period_start_us))
+            return status_of(_budget(row), state, reserved, now)
