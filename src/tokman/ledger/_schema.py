@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tokman.errors import StorageError
 from tokman.ledger._base import DAY_US, HOUR_US, Filter
 
 __all__ = ["CURRENT_VERSION", "MIGRATIONS", "Tables", "insert_usage", "migrate", "tables"]
@@ -142,7 +143,7 @@ def migrate(engine: sa.Engine, t: Tables) -> int:
     """Bring the database to `CURRENT_VERSION`; returns the version found before.
 
     Raises:
-        RuntimeError: The database was written by a newer tokman (never downgraded).
+        StorageError: The database was written by a newer tokman (never downgraded).
     """
     with engine.connect() as conn:  # cheap check without taking the write lock
         if sa.inspect(conn).has_table(t.version.name):
@@ -155,9 +156,9 @@ def migrate(engine: sa.Engine, t: Tables) -> int:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
         found = _read_version(conn, t)
         if found > CURRENT_VERSION:
-            raise RuntimeError(
-                f"the ledger's schema is version {found}, newer than this tokman's "
-                f"{CURRENT_VERSION}: upgrade tokman"
+            raise StorageError(
+                f"The ledger's schema is version {found}, newer than this tokman's "
+                f"{CURRENT_VERSION}: upgrade tokman (pip install -U tokman) to use it."
             )
         for step in MIGRATIONS[found:]:
             step(conn, t)

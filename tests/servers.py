@@ -1,0 +1,172 @@
+"""Database servers for tests: use the configured one if reachable, else start a throwaway one.
+
+PostgreSQL: ``$TOKMAN_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``)
+is used when a connection succeeds within two seconds. Otherwise `postgres_url` builds a
+private cluster from the installed server binaries (``/usr/lib/postgresql/*/bin/initdb`` and
+``pg_ctl``, or the ones on ``PATH``) in a temporary directory, with trust authentication, on a
+free local port, and stops it at the end of the session. When the tests run as root the cluster
+is created and run as the ``postgres`` system user (``initdb`` refuses root). Tests never skip:
+if neither works, the fixture fails with the reason.
+
+Every test gets its own table prefix (`unique_prefix`) and drops its tables afterwards, so runs
+can share one database, in parallel too.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _reachable(url: str) -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except Exception:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pg_bin(name: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    if found:
+        return found[-1]
+    on_path = shutil.which(name)
+    if on_path is None:
+        raise RuntimeError(f"PostgreSQL is not reachable and {name} is not installed")
+    return on_path
+
+
+def _as_user(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL that answers: the configured server or a throwaway cluster."""
+    url = os.environ.get("TOKMAN_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    if _reachable(url):
+        yield url
+        return
+    tmp = tempfile.mkdtemp(prefix="tokman-pg-")
+    data = os.path.join(tmp, "data")
+    if os.geteuid() == 0:
+        shutil.chown(tmp, "postgres")
+    port = _free_port()
+    subprocess.run(
+        _as_user([_pg_bin("initdb"), "-D", data, "-U", "postgres", "-A", "trust"]),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_user(
+            [
+                _pg_bin("pg_ctl"), "-D", data, "-l", os.path.join(tmp, "log"), "-w",
+                "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1", "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        deadline = time.monotonic() + 30
+        while not _reachable(url):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"throwaway PostgreSQL in {tmp} did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        subprocess.run(
+            _as_user([_pg_bin("pg_ctl"), "-D", data, "-m", "immediate", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def unique_prefix() -> str:
+    """A table prefix no other test uses."""
+    return f"t{uuid.uuid4().hex[:10]}_"
+
+
+def drop_tables(ledger: object) -> None:
+    """Drop a SQL ledger's tables (no-op for memory); used by every fixture's teardown."""
+    store = getattr(ledger, "store", None)
+    engine = getattr(store, "engine", None)
+    if engine is not None:
+        store.tables.metadata.drop_all(engine)  # type: ignore[union-attr]
+        engine.dispose()
+
+
+STORES = ["memory", "sqlite", "postgresql"]
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Every behavioural test runs once per store."""
+    return str(request.param)
+
+
+@pytest.fixture
+def ledger_url(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The URL of an empty ledger of the current kind."""
+    if store_kind == "memory":
+        return "memory://"
+    if store_kind == "sqlite":
+        return f"sqlite:///{tmp_path}/ledger.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def table_prefix() -> str:
+    """This test's own table prefix."""
+    return unique_prefix()
+
+
+@pytest.fixture
+def make_ledger(ledger_url: str, table_prefix: str) -> Iterator[Callable[..., Any]]:
+    """Opens ledgers on the current store under this test's prefix; drops the tables after."""
+    from tokman.ledger import open_ledger
+
+    opened: list[Any] = []
+
+    def make(**kwargs: Any) -> Any:
+        ledger = open_ledger(ledger_url, table_prefix=table_prefix, **kwargs)
+        opened.append(ledger)
+        return ledger
+
+    yield make
+    for ledger in opened:
+        ledger.close()
+    if opened:
+        drop_tables(opened[0])
+
+
+@pytest.fixture
+def ledger(make_ledger: Callable[..., Any]) -> Any:
+    """An empty ledger on the current store."""
+    return make_ledger()
