@@ -139,7 +139,8 @@ class SqlStore(LedgerStore):
         options = {k: str(v) for k, v in parsed.query.items()}
         self.dialect = parsed.get_backend_name()
         if self.dialect == "sqlite":
-            self.engine = _sqlite_engine(parsed, options)
+            with self.errors("open"):
+                self.engine = _sqlite_engine(parsed, options)
         elif self.dialect == "postgresql":
             self.engine = _postgres_engine(parsed, options)
         else:  # pragma: no cover - open_ledger only routes these two schemes here

@@ -1,0 +1,206 @@
+"""Durability, failure and migration behaviour of the SQL stores (and the spool)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from servers import drop_tables, unique_prefix
+
+from tokman.errors import ConfigurationError, MissingDependencyError, StorageError
+from tokman.ledger import UsageRecord, open_ledger
+from tokman.ledger._schema import CURRENT_VERSION, tables
+
+WRITER = Path(__file__).with_name("_writer.py")
+
+
+def _sql_url(kind: str, tmp_path: Path, postgres_url: str) -> str:
+    return f"sqlite:///{tmp_path}/ledger.db" if kind == "sqlite" else postgres_url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_acknowledged_records_survive_kill_9(kind: str, tmp_path: Path, postgres_url: str) -> None:
+    """Every record whose record() returned is in the database after the writer is SIGKILLed."""
+    url, prefix = _sql_url(kind, tmp_path, postgres_url), unique_prefix()
+    child = subprocess.Popen(
+        [sys.executable, str(WRITER), url, prefix],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    acked = []
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        while len(acked) < 300:
+            acked.append(child.stdout.readline().strip())
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    assert child.returncode == -signal.SIGKILL
+    ledger = open_ledger(url, table_prefix=prefix)
+    try:
+        stored = {r.id for r in ledger.query()}
+        assert set(acked) <= stored
+        assert len(stored) >= len(acked)
+    finally:
+        drop_tables(ledger)
+
+
+def test_database_down_raises_storage_error_without_password() -> None:
+    """A refused connection is a StorageError naming the URL with the password hidden."""
+    url = "postgresql://postgres:s3cret-pw@127.0.0.1:1/test?connect_timeout=2"
+    with pytest.raises(StorageError) as info:
+        open_ledger(url)
+    message = str(info.value)
+    assert "s3cret-pw" not in message
+    assert "postgresql://postgres:***@127.0.0.1:1/test" in message
+    assert "spool=" in message
+    assert isinstance(info.value.__cause__, sa.exc.OperationalError)
+
+
+def test_unwritable_sqlite_path_raises_storage_error(tmp_path: Path) -> None:
+    """A SQLite file that cannot be created is a StorageError, not a driver exception."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StorageError, match="Could not open the ledger at sqlite:///"):
+        open_ledger(f"sqlite:///{blocker}/sub/ledger.db")
+
+
+def test_spool_keeps_records_while_down_and_replays(
+    tmp_path: Path, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With spool=, a down database spools records (fsync'd) and a later replay stores them."""
+    spool = tmp_path / "spool.jsonl"
+    down = open_ledger("postgresql://postgres:pw@127.0.0.1:1/x?connect_timeout=2", spool=spool)
+    with caplog.at_level(logging.WARNING, logger="tokman.ledger"):
+        down.record(UsageRecord(id="s1", model="m", prompt_tokens=5))
+        assert down.record_many([UsageRecord(id="s2", model="m"), UsageRecord(id="s1")]) == 2
+    assert "spooled" in caplog.text
+    assert len(spool.read_text().splitlines()) == 3
+    with pytest.raises(StorageError):
+        down.replay_spool()
+    assert len(spool.read_text().splitlines()) == 3  # a failed replay loses nothing
+    up = open_ledger(postgres_url, spool=spool, table_prefix=unique_prefix())
+    try:
+        up.record(UsageRecord(id="s3", model="m"))  # a successful write replays the spool
+        assert spool.read_text() == ""
+        assert [(r.id, r.prompt_tokens) for r in up.query()] == [
+            ("s1", 5),
+            ("s2", 0),
+            ("s3", 0),
+        ]
+    finally:
+        drop_tables(up)
+
+
+V1_DDL = """
+CREATE TABLE {p}usage (
+    id VARCHAR(200) NOT NULL PRIMARY KEY,
+    ts_us BIGINT NOT NULL,
+    model VARCHAR(200) NOT NULL,
+    deployment VARCHAR(200),
+    operation VARCHAR(40) NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    cached_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cost_e12 BIGINT,
+    price_id VARCHAR(200),
+    status VARCHAR(20) NOT NULL,
+    latency FLOAT,
+    tags {json}
+);
+CREATE INDEX {p}usage_ts ON {p}usage (ts_us);
+CREATE TABLE {p}schema_version (version INTEGER NOT NULL);
+INSERT INTO {p}schema_version VALUES (1);
+INSERT INTO {p}usage VALUES ('old-1', 1735689600000000, 'gpt-4o', NULL, 'chat', 10, 0, 5,
+    2500000000, NULL, 'ok', NULL, '{{"user": "ann"}}');
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("version", [0, 1])
+def test_older_schema_is_migrated(
+    kind: str, version: int, tmp_path: Path, postgres_url: str
+) -> None:
+    """A v0 (empty) or v1 database made by raw SQL is migrated to the current version, data kept."""
+    url, prefix = _sql_url(kind, tmp_path, postgres_url), unique_prefix()
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    if version == 1:
+        ddl = V1_DDL.format(p=prefix, json="JSON" if kind == "postgresql" else "TEXT")
+        with engine.begin() as conn:
+            for statement in filter(str.strip, ddl.split(";")):
+                conn.exec_driver_sql(statement)
+    ledger = open_ledger(url, table_prefix=prefix)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(sa.text(f"SELECT version FROM {prefix}schema_version")).all()
+        assert found == [(CURRENT_VERSION,)]
+        ledger.record(UsageRecord(id="new-1", model="o3", reasoning_tokens=7, tags={"user": "bo"}))
+        records = {r.id: r for r in ledger.query()}
+        assert records["new-1"].reasoning_tokens == 7
+        if version == 1:
+            old = records["old-1"]
+            assert (old.prompt_tokens, old.reasoning_tokens, old.tags) == (10, 0, {"user": "ann"})
+            assert str(old.cost) == "0.0025"
+            assert [r.requests for r in ledger.summary(["tag:user"])] == [1, 1]
+        assert {c["name"] for c in sa.inspect(engine).get_columns(f"{prefix}usage")} >= {
+            "reasoning_tokens"
+        }
+        assert sa.inspect(engine).has_table(f"{prefix}budgets")
+    finally:
+        drop_tables(ledger)
+        engine.dispose()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    """A database from a newer tokman is not touched; the error says to upgrade."""
+    url = f"sqlite:///{tmp_path}/new.db"
+    open_ledger(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(tables().version.update().values(version=CURRENT_VERSION + 1))
+    engine.dispose()
+    with pytest.raises(StorageError, match="upgrade tokman"):
+        open_ledger(url)
+
+
+def test_unknown_scheme_and_missing_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad scheme is a ConfigurationError; PostgreSQL without psycopg names the extra."""
+    with pytest.raises(ConfigurationError, match="mysql://u:\\*\\*\\*@h/db"):
+        open_ledger("mysql://u:pw@h/db")
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(MissingDependencyError, match=r'pip install "tokman\[postgres\]"'):
+        open_ledger("postgresql://postgres@127.0.0.1/test")
+
+
+def test_default_url_is_a_sqlite_file_in_the_user_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """open_ledger() with no URL uses $TOKMAN_LEDGER_URL, else ledger.db in the data dir."""
+    import platformdirs
+
+    monkeypatch.delenv("TOKMAN_LEDGER_URL", raising=False)
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda name: str(tmp_path / name))
+    with open_ledger() as ledger:
+        ledger.record(UsageRecord(id="d1"))
+        assert ledger.url == f"sqlite:///{tmp_path}/tokman/ledger.db"
+    assert (tmp_path / "tokman" / "ledger.db").exists()
+    monkeypatch.setenv("TOKMAN_LEDGER_URL", "memory://")
+    assert open_ledger().url == "memory://"
+
+
+def test_import_loads_no_database_library() -> None:
+    """UsageRecord and the ledger package import without SQLAlchemy or psycopg."""
+    code = (
+        "import sys, tokman; tokman.UsageRecord; import tokman.ledger, tokman.budgets;"
+        "bad = [m for m in ('sqlalchemy', 'psycopg', 'matplotlib', 'rich') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
