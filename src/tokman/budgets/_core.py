@@ -176,7 +176,7 @@ def check(budget: Budget, state: BudgetState, reserved: int, requested: int, now
         return
     raise BudgetExceededError(
         budget,
-        limit=budget.limit,
+        limit=from_units(budget.unit, budget.limit_units),
         spent=from_units(budget.unit, state.spent),
         reserved=from_units(budget.unit, reserved),
         requested=from_units(budget.unit, requested),
