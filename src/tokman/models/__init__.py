@@ -1,12 +1,251 @@
-"""Model registry (being built for the registry issue): names, limits, prices, deployments."""
+"""Model registry: names, tokenizer, limits and dated prices, plus Azure deployments.
+
+The data ships as ``data/models.json`` (sources and every judgement call in ``data/SOURCES.md``)
+and users extend it without editing the package: :func:`register` in code, :func:`load` a file
+(or point ``$TOKMAN_MODELS_FILE`` at one), and map Azure deployment names to models with
+:func:`register_deployment` / :func:`load_deployments` (or ``$TOKMAN_DEPLOYMENTS``).
+
+>>> from tokman import models
+>>> info = models.get("gpt-4o-mini-2024-07-18")
+>>> info.name, info.encoding, info.context_window, info.max_output_tokens
+('gpt-4o-mini', 'o200k_base', 128000, 16384)
+>>> info.input_price
+Decimal('0.15')
+>>> models.get("gpt-35-turbo").name
+'gpt-3.5-turbo'
+"""
 
 from __future__ import annotations
 
-from tokman.encodings import encoding_name_for_model
+import builtins
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-__all__ = ["encoding_for"]
+from tokman.encodings import encoding_name_for_model
+from tokman.errors import ConfigurationError, UnknownModelError
+from tokman.models._info import ModelInfo, Price, normalize_deployment_type
+from tokman.models._registry import MODELS_FILE_ENV, Registry, read_models_file
+from tokman.models._schema import parse_model
+from tokman.models.deployments import DEPLOYMENTS_ENV, Deployment, DeploymentMap
+
+__all__ = [
+    "DEPLOYMENTS_ENV",
+    "MODELS_FILE_ENV",
+    "Deployment",
+    "DeploymentMap",
+    "ModelInfo",
+    "Price",
+    "deployments",
+    "encoding_for",
+    "get",
+    "list",
+    "load",
+    "load_deployments",
+    "normalize_deployment_type",
+    "register",
+    "register_deployment",
+    "register_model",
+    "reset",
+]
+
+_registry = Registry()
+
+
+def get(name: str) -> ModelInfo:
+    """Everything known about ``name``: exact name, alias, dated snapshot, Azure spelling
+    (``gpt-35-turbo``), ``azure/...`` route, ``ft:`` fine-tune or Azure deployment name.
+
+    >>> get("azure/eu/gpt-5-2025-08-07").deployment_type
+    'datazone'
+
+    Raises:
+        UnknownModelError: nobody registered the name; the message lists the closest known
+            names and how to register it. tokman never substitutes another model's numbers.
+    """
+    return _registry.get(name)
+
+
+def list(
+    *,
+    family: str | None = None,
+    provider: str | None = None,
+    kind: str | None = None,
+    reasoning: bool | None = None,
+    encoding: str | None = None,
+) -> builtins.list[ModelInfo]:
+    """Known models, sorted by name, optionally filtered.
+
+    >>> [m.name for m in list(family="gpt-4.1")]
+    ['gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano']
+    """
+    return [
+        info
+        for info in _registry.models()
+        if (family is None or info.family == family)
+        and (provider is None or provider in info.providers)
+        and (kind is None or info.kind == kind)
+        and (reasoning is None or info.reasoning == reasoning)
+        and (encoding is None or info.encoding == encoding)
+    ]
+
+
+def register_model(info: ModelInfo) -> ModelInfo:
+    """Add (or replace, by name) a model built in code; returns it.
+
+    Raises:
+        ConfigurationError: the limits are inconsistent or the encoding is unknown.
+    """
+    if not isinstance(info, ModelInfo):
+        raise ConfigurationError(f"register_model() expects a ModelInfo, got {info!r}")
+    # the same checks as the data files: round-trip the limits through the validator
+    parse_model(
+        {
+            "name": info.name,
+            "encoding": info.encoding,
+            "context_window": info.context_window,
+            "max_output_tokens": info.max_output_tokens,
+            "max_input_tokens": info.max_input_tokens,
+            "kind": info.kind,
+        },
+        origin="register_model()",
+    )
+    _registry.add([info])
+    return info
+
+
+def register(
+    name: str,
+    *,
+    encoding: str,
+    context_window: int,
+    max_output_tokens: int | None = None,
+    max_input_tokens: int | None = None,
+    aliases: Sequence[str] = (),
+    snapshots: Sequence[str] = (),
+    family: str = "",
+    kind: str = "chat",
+    reasoning: bool = False,
+    providers: Sequence[str] = ("openai",),
+    prices: Sequence[Mapping[str, Any]] = (),
+    source: str = "registered in code",
+) -> ModelInfo:
+    """Register a model from keyword arguments, validated like an entry of ``models.json``.
+
+    ``prices`` are dicts as in the data file, e.g. ``{"effective": "2025-01-01", "provider":
+    "openai", "input": "1.00", "output": "4.00"}`` (USD per 1M tokens, as strings).
+
+    >>> info = register("acme-chat", encoding="o200k_base", context_window=32000,
+    ...                 max_output_tokens=4000)
+    >>> get("acme-chat").context_window
+    32000
+    >>> reset()  # forget the example registration
+
+    Raises:
+        ConfigurationError: a field is invalid; the message names the model and the field.
+    """
+    raw: dict[str, Any] = {
+        "name": name,
+        "encoding": encoding,
+        "context_window": context_window,
+        "max_output_tokens": max_output_tokens,
+        "max_input_tokens": max_input_tokens,
+        "aliases": builtins.list(aliases),
+        "snapshots": builtins.list(snapshots),
+        "family": family,
+        "kind": kind,
+        "reasoning": reasoning,
+        "providers": builtins.list(providers),
+        "prices": [dict(p) for p in prices],
+        "source": source,
+    }
+    info = parse_model(raw, origin="tokman.models.register()")
+    _registry.add([info])
+    return info
+
+
+def load(path: str | os.PathLike[str]) -> builtins.list[ModelInfo]:
+    """Load a user models file (same JSON schema as the shipped one); its models win.
+
+    Raises:
+        ConfigurationError: the file is unreadable or invalid; names file, model and field.
+    """
+    infos = read_models_file(path)
+    _registry.add(infos)
+    return infos
+
+
+def register_deployment(
+    name: str,
+    *,
+    model: str,
+    deployment_type: str | None = None,
+    region: str | None = None,
+    tpm: int | None = None,
+    rpm: int | None = None,
+) -> Deployment:
+    """Map an Azure deployment name to the model it serves.
+
+    >>> _ = register_deployment("chat-prod", model="gpt-4o-2024-11-20",
+    ...                         deployment_type="DataZoneStandard")
+    >>> get("chat-prod").name, encoding_for("chat-prod")
+    ('gpt-4o-2024-11-20', 'o200k_base')
+    >>> reset()
+
+    Raises:
+        ConfigurationError: a field is invalid.
+        UnknownModelError: ``model`` is not a known model.
+    """
+    raw = {"model": model, "deployment_type": deployment_type, "region": region,
+           "tpm": tpm, "rpm": rpm}  # fmt: skip
+    mapping = DeploymentMap.from_dict(
+        {name: {k: v for k, v in raw.items() if v is not None}}, origin="register_deployment()"
+    )
+    if _registry.find(model) is None or model in _registry.deployments():
+        raise _registry.unknown(model)
+    _registry.add_deployments(mapping)
+    return mapping[name]
+
+
+def load_deployments(
+    source: str | os.PathLike[str] | Mapping[str, Any] | DeploymentMap,
+) -> DeploymentMap:
+    """Add deployments from a file path, a dict or a :class:`DeploymentMap`."""
+    if isinstance(source, DeploymentMap):
+        mapping = source
+    elif isinstance(source, Mapping):
+        mapping = DeploymentMap.from_dict(source)
+    else:
+        mapping = DeploymentMap.from_file(source)
+    _registry.add_deployments(mapping)
+    return mapping
+
+
+def deployments() -> DeploymentMap:
+    """The deployments in use: ``$TOKMAN_DEPLOYMENTS`` plus those registered in code."""
+    return _registry.deployments()
+
+
+def reset() -> None:
+    """Drop code registrations and loaded files; re-read the data and environment on next use."""
+    _registry.reset()
 
 
 def encoding_for(model: str) -> str:
-    """The encoding name of a model, alias, snapshot, ``ft:`` name or Azure deployment."""
-    return encoding_name_for_model(model)
+    """The encoding name of a model, alias, snapshot, ``ft:`` name or Azure deployment.
+
+    The registry answers first (it knows user registrations and deployment names); names it
+    does not hold fall back to tokman's prefix rules (``gpt-4o-2099-01-01`` is still a gpt-4o).
+
+    >>> encoding_for("gpt-4.1-nano-2025-04-14")
+    'o200k_base'
+    """
+    if not isinstance(model, str):
+        raise UnknownModelError(repr(model), hint="Pass the model name as a string.")
+    info = _registry.find(model)
+    if info is not None:
+        return info.encoding
+    try:
+        return encoding_name_for_model(model)
+    except UnknownModelError:
+        raise _registry.unknown(str(model)) from None
