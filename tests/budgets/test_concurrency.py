@@ -1,0 +1,60 @@
+"""Concurrency proof: twenty processes share one budget on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from servers import drop_tables, unique_prefix
+
+from tokman.budgets import Budget, BudgetGuard
+from tokman.ledger import open_ledger
+
+WORKER = Path(__file__).with_name("_worker.py")
+PROCESSES, ROUNDS, LIMIT = 20, 15, 1_500  # demand: 300 requests of 5-10 tokens > limit
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_twenty_processes_never_overspend_and_lose_nothing(
+    kind: str, tmp_path: Path, postgres_url: str
+) -> None:
+    """Total settled never exceeds the budget, and every settled call is in spend and ledger."""
+    url = f"sqlite:///{tmp_path}/ledger.db" if kind == "sqlite" else postgres_url
+    prefix = unique_prefix()
+    ledger = open_ledger(url, table_prefix=prefix)
+    try:
+        guard = BudgetGuard(ledger)
+        guard.add(Budget("team-a", LIMIT, unit="tokens", tags={"team": "a"}))
+        children = [
+            subprocess.Popen(
+                [sys.executable, str(WORKER), url, prefix, str(n), str(ROUNDS)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(PROCESSES)
+        ]
+        results = []
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.close()
+        for child in children:
+            assert child.stdout is not None
+            out = child.stdout.read()
+            child.stdout.close()
+            assert child.wait(timeout=120) == 0
+            results.append(json.loads(out))
+        settled = sum(r["settled"] for r in results)
+        status = guard.status("team-a")
+        assert status.spent == settled <= LIMIT
+        assert status.reserved == 0
+        assert sum(r["rejected"] for r in results) > 0  # the budget really was contended
+        stored = ledger.query(tags={"team": "a"})
+        assert sorted(r.id for r in stored) == sorted(i for r in results for i in r["ids"])
+        assert sum(r.total_tokens for r in stored) == settled
+    finally:
+        drop_tables(ledger)
