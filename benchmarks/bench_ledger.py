@@ -40,7 +40,9 @@ def _bench(name: str, ledger: Ledger, n: int, singles: int) -> None:
     start = time.perf_counter()
     ledger.record_many(records)
     elapsed = time.perf_counter() - start
-    print(f"{name:<11} record_many: {n:>7,} records in {elapsed:6.2f}s = {n / elapsed:>9,.0f} rec/s")
+    print(
+        f"{name:<11} record_many: {n:>7,} records in {elapsed:6.2f}s = {n / elapsed:>9,.0f} rec/s"
+    )
     latencies = []
     for r in _records(singles, uuid.uuid4().hex[:8]):
         start = time.perf_counter()
@@ -64,9 +66,8 @@ def main() -> None:
         ),
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        with open_ledger(f"sqlite:///{tmp}/bench.db") as ledger:
-            _bench("sqlite", ledger, args.n, args.singles)
+    with tempfile.TemporaryDirectory() as tmp, open_ledger(f"sqlite:///{tmp}/bench.db") as ledger:
+        _bench("sqlite", ledger, args.n, args.singles)
     _bench("memory", open_ledger("memory://"), args.n, args.singles)
     if args.postgres:
         prefix = f"bench_{uuid.uuid4().hex[:8]}_"

@@ -84,8 +84,15 @@ def postgres_url() -> Iterator[str]:
     subprocess.run(
         _as_user(
             [
-                _pg_bin("pg_ctl"), "-D", data, "-l", os.path.join(tmp, "log"), "-w",
-                "-o", f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1", "start",
+                _pg_bin("pg_ctl"),
+                "-D",
+                data,
+                "-l",
+                os.path.join(tmp, "log"),
+                "-w",
+                "-o",
+                f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1",
+                "start",
             ]
         ),
         check=True,

@@ -126,7 +126,9 @@ def to_csv(report: Report) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([report.by, *_COLUMNS])
     for rec in report.records():
-        writer.writerow(["" if rec[report.by] is None else rec[report.by]] + [rec[c] for c in _COLUMNS])
+        writer.writerow(
+            ["" if rec[report.by] is None else rec[report.by]] + [rec[c] for c in _COLUMNS]
+        )
     return out.getvalue()
 
 

@@ -28,8 +28,11 @@ def main() -> None:
             rejected += 1
             continue
         record = UsageRecord(
-            id=f"w{worker}-{i}", model="m", prompt_tokens=5,
-            completion_tokens=rng.randint(0, 5), tags={"team": "a"},
+            id=f"w{worker}-{i}",
+            model="m",
+            prompt_tokens=5,
+            completion_tokens=rng.randint(0, 5),
+            tags={"team": "a"},
         )
         hold.settle(record)
         settled += record.total_tokens

@@ -99,7 +99,7 @@ def test_usd_budget_with_records(guard: BudgetGuard, ledger: Ledger) -> None:
     guard.add(Budget("usd", "0.010", period="month"))
     hold = guard.reserve(model="gpt-4o", prompt_tokens=1000, cost=Decimal("0.006"))
     assert guard.status("usd").reserved == Decimal("0.006")
-    with pytest.raises(BudgetExceededError, match="limit 0.01 USD"):
+    with pytest.raises(BudgetExceededError, match=r"limit 0\.01 USD"):
         guard.reserve(model="gpt-4o", cost=Decimal("0.0041"))
     record = UsageRecord(id="call-1", model="gpt-4o", prompt_tokens=1000, cost=Decimal("0.0025"))
     hold.settle(record)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import drop_tables, unique_prefix
 
+from servers import drop_tables, unique_prefix
 from tokman.budgets import Budget, BudgetGuard
 from tokman.ledger import open_ledger
 

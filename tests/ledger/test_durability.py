@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from servers import drop_tables, unique_prefix
 
+from servers import drop_tables, unique_prefix
 from tokman.errors import ConfigurationError, MissingDependencyError, StorageError
 from tokman.ledger import UsageRecord, open_ledger
 from tokman.ledger._schema import CURRENT_VERSION, tables

@@ -59,7 +59,12 @@ def test_from_chat_completion_object() -> None:
         ),
     )
     r = UsageRecord.from_response(response, deployment="d", tags={"user": "ann"}, latency=0.5)
-    assert (r.id, r.model, r.deployment, r.operation) == ("chatcmpl-abc", "o3-mini-2025-01-31", "d", "chat")
+    assert (r.id, r.model, r.deployment, r.operation) == (
+        "chatcmpl-abc",
+        "o3-mini-2025-01-31",
+        "d",
+        "chat",
+    )
     assert (r.prompt_tokens, r.cached_tokens, r.completion_tokens, r.reasoning_tokens) == (
         1000,
         512,

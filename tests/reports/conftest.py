@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from servers import (  # noqa: E402
+from servers import (
     ledger,
     ledger_url,
     make_ledger,

@@ -82,7 +82,7 @@ class Budget:
         if self.period not in PERIODS:
             raise InvalidRequestError("Budget.period", self.period, f"one of {PERIODS}")
         limit = self.limit
-        if isinstance(limit, bool) or isinstance(limit, float):
+        if isinstance(limit, (bool, float)):
             raise InvalidRequestError("Budget.limit", limit, "a Decimal, int or str (no floats)")
         if self.unit == "usd":
             limit = Decimal(limit)
@@ -147,8 +147,10 @@ def period_bounds(period: str, now: datetime) -> tuple[datetime | None, datetime
         start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         return start, start + timedelta(days=1)
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(
-        month=start.month + 1
+    end = (
+        start.replace(year=start.year + 1, month=1)
+        if start.month == 12
+        else start.replace(month=start.month + 1)
     )
     return start, end
 

@@ -90,4 +90,6 @@ class MemoryBudgetStore(BudgetStore):
             budget = self._budgets.get(budget_id)
             if budget is None:
                 raise unknown_budget(budget_id)
-            return status_of(budget, self._state[budget_id], self._reserved(budget_id, _us(now)), now)
+            return status_of(
+                budget, self._state[budget_id], self._reserved(budget_id, _us(now)), now
+            )

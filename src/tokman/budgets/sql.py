@@ -95,17 +95,19 @@ class SqlBudgetStore(BudgetStore):
 
     def delete(self, budget_id: str) -> None:
         with self.store.errors("write budgets to"), self.store.write() as conn, conn.begin():
-            conn.execute(self.t.reservations.delete().where(self.t.reservations.c.budget_id == budget_id))
+            conn.execute(
+                self.t.reservations.delete().where(self.t.reservations.c.budget_id == budget_id)
+            )
             conn.execute(self.t.budgets.delete().where(self.t.budgets.c.id == budget_id))
 
-    def _lock(self, conn: sa.Connection, ids: Sequence[str]) -> dict[str, tuple[Budget, BudgetState]]:
+    def _lock(
+        self, conn: sa.Connection, ids: Sequence[str]
+    ) -> dict[str, tuple[Budget, BudgetState]]:
         b = self.t.budgets
         rows = conn.execute(
             sa.select(b).where(b.c.id.in_(sorted(ids))).order_by(b.c.id).with_for_update()
         )
-        return {
-            r.id: (_budget(r), BudgetState(int(r.spent), int(r.period_start_us))) for r in rows
-        }
+        return {r.id: (_budget(r), BudgetState(int(r.spent), int(r.period_start_us))) for r in rows}
 
     def _save(self, conn: sa.Connection, budget_id: str, state: BudgetState) -> None:
         b = self.t.budgets
@@ -132,7 +134,9 @@ class SqlBudgetStore(BudgetStore):
         with self.store.errors("reserve budget in"), self.store.write() as conn, conn.begin():
             locked = self._lock(conn, list(amounts))
             # lapsed holds of crashed processes: delete so the table does not grow forever
-            conn.execute(r.delete().where(r.c.budget_id.in_(list(amounts)), r.c.expires_us <= now_us))
+            conn.execute(
+                r.delete().where(r.c.budget_id.in_(list(amounts)), r.c.expires_us <= now_us)
+            )
             reserved = self._reserved(conn, list(amounts), now_us)
             for bid in sorted(amounts):
                 if bid not in locked:
@@ -145,7 +149,12 @@ class SqlBudgetStore(BudgetStore):
             conn.execute(
                 r.insert(),
                 [
-                    {"id": reservation_id, "budget_id": bid, "amount": a, "expires_us": _us(expires)}
+                    {
+                        "id": reservation_id,
+                        "budget_id": bid,
+                        "amount": a,
+                        "expires_us": _us(expires),
+                    }
                     for bid, a in amounts.items()
                 ],
             )

@@ -15,12 +15,21 @@ _DATES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"
 
 @click.command("report")
 @click.option("--ledger", "url", help="Ledger URL (default: $TOKMAN_LEDGER_URL or the local file).")
-@click.option("--by", default="day", show_default=True,
-              help="day, hour, month, model, deployment, operation, status or tag:<name>.")
+@click.option(
+    "--by",
+    default="day",
+    show_default=True,
+    help="day, hour, month, model, deployment, operation, status or tag:<name>.",
+)
 @click.option("--since", type=click.DateTime(_DATES), help="Start (inclusive, UTC).")
 @click.option("--until", type=click.DateTime(_DATES), help="End (exclusive, UTC).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "chart"]),
-              default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "chart"]),
+    default="table",
+    show_default=True,
+)
 @click.option("--png", type=click.Path(dir_okay=False), help="Also draw cost over time to a PNG.")
 def report(
     url: str | None,
@@ -37,8 +46,9 @@ def report(
     period = by if by in ("hour", "day", "month") else "day"
     with cli_errors(), open_ledger(url) as ledger:
         if fmt == "chart":
-            click.echo(reports.bar_chart(reports.cost_over_time(ledger, period, since=since,
-                                                                until=until)))
+            click.echo(
+                reports.bar_chart(reports.cost_over_time(ledger, period, since=since, until=until))
+            )
         else:
             result = reports.usage_report(ledger, by, since=since, until=until)
             if fmt == "csv":

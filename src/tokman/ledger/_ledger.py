@@ -127,7 +127,10 @@ class Ledger:
             self.spool.append(records)
             _log.warning(
                 "ledger %s unavailable; %d record(s) spooled to %s: %s",
-                self.url, len(records), self.spool.path, exc,
+                self.url,
+                len(records),
+                self.spool.path,
+                exc,
             )
             return len(records)
         if self.spool is not None and self.spool.pending():
@@ -154,7 +157,10 @@ class Ledger:
         tags: Mapping[str, str] | None = None,
         limit: int | None = None,
     ) -> list[UsageRecord]:
-        """Records with ``since <= time < until`` matching every given field and tag, oldest first."""
+        """Records with ``since <= time < until`` matching every given field and tag, oldest first.
+
+        Times are aware UTC (naive values are taken as UTC); ``limit`` caps the count.
+        """
         flt = Filter.build(since=since, until=until, model=model, deployment=deployment, tags=tags)
         return self.store.select(flt, limit)
 
@@ -187,7 +193,9 @@ class Ledger:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.close()
@@ -216,7 +224,9 @@ class AsyncLedger:
         """`Ledger.query` (same keyword arguments)."""
         return await asyncio.to_thread(lambda: self.sync.query(**kwargs))
 
-    async def summary(self, group_by: Sequence[str] = ("model",), **kwargs: Any) -> list[SummaryRow]:
+    async def summary(
+        self, group_by: Sequence[str] = ("model",), **kwargs: Any
+    ) -> list[SummaryRow]:
         """`Ledger.summary` (same arguments)."""
         return await asyncio.to_thread(lambda: self.sync.summary(group_by, **kwargs))
 
@@ -232,7 +242,9 @@ class AsyncLedger:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.close()

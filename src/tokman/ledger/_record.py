@@ -120,7 +120,9 @@ class UsageRecord:
         tags = dict(self.tags)
         for key, value in tags.items():
             if not isinstance(key, str) or not isinstance(value, str):
-                raise InvalidRequestError(f"UsageRecord.tags[{key!r}]", value, "str keys and values")
+                raise InvalidRequestError(
+                    f"UsageRecord.tags[{key!r}]", value, "str keys and values"
+                )
         object.__setattr__(self, "tags", tags)
 
     @property

@@ -16,7 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,13 +69,15 @@ def _usage_table(md: sa.MetaData, prefix: str, *, version: int) -> sa.Table:
     return sa.Table(f"{prefix}usage", md, *columns)
 
 
-@lru_cache(maxsize=None)
+@cache
 def tables(prefix: str = "") -> Tables:
     """The current-version tables for ``prefix`` (cached: statements reuse compiled forms)."""
     if prefix and not prefix.replace("_", "").isalnum():
         raise ValueError(f"table prefix {prefix!r} must be letters, digits and underscores")
     md = sa.MetaData()
-    version = sa.Table(f"{prefix}schema_version", md, sa.Column("version", sa.Integer, nullable=False))
+    version = sa.Table(
+        f"{prefix}schema_version", md, sa.Column("version", sa.Integer, nullable=False)
+    )
     usage = _usage_table(md, prefix, version=CURRENT_VERSION)
     budgets = sa.Table(
         f"{prefix}budgets",
@@ -114,9 +116,7 @@ def _v1_usage(conn: sa.Connection, t: Tables) -> None:
 def _v2_reasoning(conn: sa.Connection, t: Tables) -> None:
     """v2: reasoning tokens (o-series models) and a (model, time) index for per-model reports."""
     conn.execute(
-        sa.text(
-            f"ALTER TABLE {t.usage.name} ADD COLUMN reasoning_tokens BIGINT NOT NULL DEFAULT 0"
-        )
+        sa.text(f"ALTER TABLE {t.usage.name} ADD COLUMN reasoning_tokens BIGINT NOT NULL DEFAULT 0")
     )
     sa.Index(f"{t.prefix}usage_model_ts", t.usage.c.model, t.usage.c.ts_us).create(conn)
 
@@ -128,7 +128,7 @@ def _v3_budgets(conn: sa.Connection, t: Tables) -> None:
 
 
 MIGRATIONS: Sequence[Step] = (_v1_usage, _v2_reasoning, _v3_budgets)
-assert len(MIGRATIONS) == CURRENT_VERSION  # noqa: S101 - a development-time invariant
+assert len(MIGRATIONS) == CURRENT_VERSION
 
 
 def _read_version(conn: sa.Connection, t: Tables) -> int:
@@ -202,8 +202,10 @@ def group_column(t: Tables, key: str) -> sa.ColumnElement[Any]:
     if key == "hour":
         return u.ts_us // sa.literal_column(str(HOUR_US), sa.BigInteger)
     if key.startswith("tag:"):
-        return u.tags[key[4:]].as_string()
-    return u[key]  # type: ignore[no-any-return]
+        tag: sa.ColumnElement[Any] = u.tags[key[4:]].as_string()
+        return tag
+    column: sa.ColumnElement[Any] = u[key]
+    return column
 
 
 def aggregate_statement(t: Tables, keys: Sequence[str], flt: Filter) -> sa.Select[Any]:

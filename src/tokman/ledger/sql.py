@@ -187,7 +187,7 @@ class SqlStore(LedgerStore):
             stmt = stmt.limit(limit)
         self.ensure_schema()
         with self.errors("read"), self.engine.connect() as conn:
-            return [_from_row(row._mapping) for row in conn.execute(stmt)]
+            return [_from_row(dict(row._mapping)) for row in conn.execute(stmt)]
 
     def aggregate(self, keys: Sequence[str], flt: Filter) -> list[tuple[object, ...]]:
         stmt = aggregate_statement(self.tables, keys, flt)
