@@ -180,3 +180,15 @@ def test_period_bounds() -> None:
         datetime(2024, 3, 1, tzinfo=timezone.utc),
     )
     assert period_bounds("none", t) == (None, None)
+
+
+def test_usd_worst_case_comes_from_pricing(guard: BudgetGuard) -> None:
+    """Without cost=, a USD hold is the priced cost of the prompt plus max completion tokens."""
+    from tokman import pricing
+
+    guard.add(Budget("usd", 100))
+    hold = guard.reserve(model="gpt-4o", prompt_tokens=1000, max_completion_tokens=500)
+    worst = pricing.cost({"prompt_tokens": 1000, "completion_tokens": 500}, model="gpt-4o").total
+    assert guard.status("usd").reserved == worst
+    hold.settle(UsageRecord(id="c1", model="gpt-4o", prompt_tokens=1000, completion_tokens=10))
+    assert 0 < guard.status("usd").spent < worst

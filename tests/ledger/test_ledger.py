@@ -186,3 +186,13 @@ def test_async_ledger_shares_the_store(ledger_url: str, table_prefix: str) -> No
     found, summary = asyncio.run(main())
     assert [r.id for r in found] == ["r1"]
     assert [r.requests for r in summary] == [1, 2]
+
+
+def test_record_prices_from_the_registry(ledger: Ledger) -> None:
+    """A record without a cost is priced with the model's price (and the price id kept)."""
+    stored = ledger.record(
+        UsageRecord(id="p1", model="gpt-4o", prompt_tokens=1000, completion_tokens=500)
+    )
+    assert stored.cost is not None and stored.cost > 0
+    assert stored.price_id and "gpt-4o" in stored.price_id
+    assert ledger.query()[0].cost == stored.cost

@@ -159,12 +159,7 @@ class UsageRecord:
         except Exception as exc:  # unknown model, pricing not available: keep the usage
             _log.debug("usage record %s left unpriced: %s", self.id, exc)
             return self
-        price_id = getattr(result, "price_id", None) or getattr(result, "price", None)
-        return dataclasses.replace(
-            self,
-            cost=Decimal(result.total),
-            price_id=None if price_id is None else str(price_id),
-        )
+        return dataclasses.replace(self, cost=Decimal(result.total), price_id=result.price_id)
 
     @classmethod
     def from_response(
