@@ -231,3 +231,18 @@ def test_content_parts_text_counts_like_string() -> None:
     assert tokman.count_prompt(model="gpt-4o", messages=as_parts) == tokman.count_prompt(
         model="gpt-4o", messages=as_string
     )
+
+
+def test_azure_deployment_names_are_counted_as_the_model_they_serve() -> None:
+    """A deployment name (free text on Azure) counts exactly like its model."""
+    import tokman.models
+
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi!"}]
+    tokman.models.register_deployment("chat-prod-eu", model="gpt-4o-2024-08-06")
+    try:
+        assert tokman.count_prompt(model="chat-prod-eu", messages=messages) == (
+            tokman.count_prompt(model="gpt-4o-2024-08-06", messages=messages)
+        )
+        assert tokman.validate_request(model="chat-prod-eu", messages=messages).ok
+    finally:
+        tokman.models.reset()

@@ -142,12 +142,20 @@ def _resolve(model: object) -> tuple[str, ModelRules]:
     encoding = encoding_for(model)  # UnknownModelError for names nobody knows
     rules = rules_for_name(model)
     if rules is None:
-        raise UnknownModelError(
-            model,
-            kind="chat model",
-            hint="tokman knows its encoding but not how Chat Completions frames its prompts "
-            "(it may not be a chat model); use tokman.count(text, model=...) for plain text.",
-        )
+        # an Azure deployment or a user-registered alias: frame it as the model it serves;
+        # not cached, since the deployment map may change while the process runs
+        from tokman.models import get
+
+        served = get(model)
+        served_rules = rules_for_name(served.base_model or served.name)
+        if served_rules is None:
+            raise UnknownModelError(
+                model,
+                kind="chat model",
+                hint="tokman knows its encoding but not how Chat Completions frames its prompts "
+                "(it may not be a chat model); use tokman.count(text, model=...) for plain text.",
+            )
+        return encoding, served_rules
     if len(_resolved) >= _RESOLVED_MAX:
         _resolved.clear()
     _resolved[model] = found = (encoding, rules)
