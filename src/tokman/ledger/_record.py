@@ -29,6 +29,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 def as_utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime; a naive datetime is taken to be UTC already."""
+    if value.tzinfo is timezone.utc:  # the common case (every stored record): no conversion
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
