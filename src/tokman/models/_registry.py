@@ -229,6 +229,4 @@ class Registry:
             if stripped.startswith(route):
                 stripped = stripped[len(route) :].split("/")[-1]
         close = difflib.get_close_matches(stripped, self.known_names(), n=3, cutoff=0.6)
-        return UnknownModelError(
-            name, kind="model or deployment", close_matches=close, hint=_HINT.format(name=name)
-        )
+        return UnknownModelError(name, close_matches=close, hint=_HINT.format(name=name))
