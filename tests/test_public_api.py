@@ -9,7 +9,8 @@ import tokman
 
 EXPECTED_PUBLIC = {
     "AsyncLedger", "Budget", "BudgetGuard", "Chunk", "Cost", "CostEstimate", "Encoding",
-    "Ledger", "ModelInfo", "PromptCount", "RequestCheck", "TrimResult", "UsageRecord",
+    "Ledger", "ModelInfo", "PromptCount", "RequestCheck", "TextChunker", "TrimResult",
+    "UsageRecord", "open_async_ledger",
     "__version__", "check_request", "chunk", "cost", "count", "count_file", "count_prompt",
     "count_prompt_details", "encoding_for_model", "errors", "estimate_cost", "get_encoding",
     "iter_chunks", "models", "open_ledger", "trim_messages", "validate_request",

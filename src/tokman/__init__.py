@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "validate_request": "tokman.validation",
     "check_request": "tokman.validation",
     "Chunk": "tokman.fitting",
+    "TextChunker": "tokman.fitting",
     "chunk": "tokman.fitting",
     "iter_chunks": "tokman.fitting",
     "trim_messages": "tokman.fitting",
@@ -44,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "Ledger": "tokman.ledger",
     "AsyncLedger": "tokman.ledger",
     "open_ledger": "tokman.ledger",
+    "open_async_ledger": "tokman.ledger",
     "Budget": "tokman.budgets",
     "BudgetGuard": "tokman.budgets",
 }
@@ -91,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.encodings import encoding_for_model as encoding_for_model
     from tokman.encodings import get_encoding as get_encoding
     from tokman.fitting import Chunk as Chunk
+    from tokman.fitting import TextChunker as TextChunker
     from tokman.fitting import TrimResult as TrimResult
     from tokman.fitting import chunk as chunk
     from tokman.fitting import iter_chunks as iter_chunks
@@ -98,6 +101,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.ledger import AsyncLedger as AsyncLedger
     from tokman.ledger import Ledger as Ledger
     from tokman.ledger import UsageRecord as UsageRecord
+    from tokman.ledger import open_async_ledger as open_async_ledger
     from tokman.ledger import open_ledger as open_ledger
     from tokman.models import ModelInfo as ModelInfo
     from tokman.pricing import Cost as Cost
