@@ -1,4 +1,4 @@
-"""Turn tokman errors into clean CLI failures (message, exit code 2), never tracebacks."""
+"""Turn tokman errors into clean CLI failures (message, exit status 1), never tracebacks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ __all__ = ["cli_errors"]
 
 @contextmanager
 def cli_errors() -> Iterator[None]:
-    """Report a ``TokmanError`` as ``Error: <message>`` on stderr with exit status 2."""
+    """Report a ``TokmanError`` as ``Error: <message>`` on stderr with exit status 1."""
     try:
         yield
     except TokmanError as exc:
