@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from tokman import errors
+from tokman import errors as errors
 
 __version__ = "0.1.0"
 
