@@ -1,4 +1,8 @@
-"""Shared fixtures: every test starts from a clean tokman configuration."""
+"""Shared fixtures: every test starts from a clean tokman configuration.
+
+Database fixtures (``postgres_url``, ``ledger``, ``make_ledger``, ...) live in
+``tests/servers.py``, loaded here as a plugin for every suite.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 import tokman.encodings
+from tokman import models
+
+pytest_plugins = ["servers"]
 
 
 @pytest.fixture(autouse=True)
@@ -16,3 +23,13 @@ def _clean_vocab_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("TOKMAN_TOKENIZER", raising=False)
     yield
     tokman.encodings.configure(vocab_dir=None)
+
+
+@pytest.fixture(autouse=True)
+def _clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No developer's $TOKMAN_MODELS_FILE / $TOKMAN_DEPLOYMENTS, no leftover registrations."""
+    monkeypatch.delenv("TOKMAN_MODELS_FILE", raising=False)
+    monkeypatch.delenv("TOKMAN_DEPLOYMENTS", raising=False)
+    models.reset()
+    yield
+    models.reset()
