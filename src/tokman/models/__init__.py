@@ -242,10 +242,16 @@ def encoding_for(model: str) -> str:
     """
     if not isinstance(model, str):
         raise UnknownModelError(repr(model), hint="Pass the model name as a string.")
+    cached = _registry.cached_encoding(model)
+    if cached is not None:
+        return cached
     info = _registry.find(model)
     if info is not None:
-        return info.encoding
-    try:
-        return encoding_name_for_model(model)
-    except UnknownModelError:
-        raise _registry.unknown(str(model)) from None
+        encoding = info.encoding
+    else:
+        try:
+            encoding = encoding_name_for_model(model)
+        except UnknownModelError:
+            raise _registry.unknown(str(model)) from None
+    _registry.remember_encoding(model, encoding)
+    return encoding

@@ -80,6 +80,9 @@ class Registry:
         self._index: dict[str, ModelInfo] = {}
         self._deployments = DeploymentMap()
         self._env_deployments = DeploymentMap()
+        self._all_deployments: DeploymentMap | None = None
+        # name -> encoding, for the counting hot path; cleared by every change to the registry
+        self._encodings: dict[str, str] = {}
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -97,6 +100,10 @@ class Registry:
             self._loaded = True
             self._reindex()
 
+    def _changed(self) -> None:
+        self._all_deployments = None
+        self._encodings = {}
+
     def _reindex(self) -> None:
         index: dict[str, ModelInfo] = {}
         for table in (self._shipped, self._user):  # user entries shadow shipped ones
@@ -104,6 +111,7 @@ class Registry:
                 for name in info.names:
                     index[name] = info
         self._index = index
+        self._changed()
 
     def reset(self) -> None:
         """Forget registrations and re-read the shipped data and environment on next use."""
@@ -114,6 +122,7 @@ class Registry:
             self._index = {}
             self._deployments = DeploymentMap()
             self._env_deployments = DeploymentMap()
+            self._changed()
 
     def add(self, infos: Iterable[ModelInfo]) -> None:
         """Add or replace models (by canonical name); they shadow shipped names and aliases."""
@@ -128,13 +137,29 @@ class Registry:
         with self._lock:
             self._ensure()
             self._deployments = self._deployments.merged(deployments)
+            self._changed()
 
     # -- lookup -------------------------------------------------------------------------------
 
     def deployments(self) -> DeploymentMap:
         """Deployments from ``$TOKMAN_DEPLOYMENTS`` plus those registered in code."""
         self._ensure()
-        return self._env_deployments.merged(self._deployments)
+        merged = self._all_deployments
+        if merged is None:
+            with self._lock:
+                merged = self._all_deployments = self._env_deployments.merged(self._deployments)
+        return merged
+
+    def cached_encoding(self, name: str) -> str | None:
+        """The encoding already resolved for ``name`` since the registry last changed."""
+        self._ensure()
+        return self._encodings.get(name)
+
+    def remember_encoding(self, name: str, encoding: str) -> None:
+        """Keep ``name -> encoding`` for the next lookup (bounded: names are few in practice)."""
+        if len(self._encodings) >= 4096:
+            self._encodings = {}
+        self._encodings[name] = encoding
 
     def models(self) -> list[ModelInfo]:
         """Every model once (user entries replacing shipped ones of the same name)."""
