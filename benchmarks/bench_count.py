@@ -52,6 +52,18 @@ def main() -> None:
             )
     print(f"worst ratio tokman/tiktoken: {worst:.2f}x (target >= 1.0x)")
 
+    # Per-call overhead, for scale: many short strings counted one by one.
+    lines = [line for line in texts["prose"].splitlines() if line][:20_000]
+    enc = tokman.get_encoding("o200k_base").tiktoken
+    t_ref = best_of(lambda: [len(enc.encode_ordinary(line)) for line in lines])
+    t_model = best_of(lambda: [tokman.count(line, model="gpt-4o") for line in lines])
+    t_enc = best_of(lambda: [tokman.count(line, encoding="o200k_base") for line in lines])
+    per = 1e6 / len(lines)
+    print(f"short strings (avg {sum(map(len, lines)) / len(lines):.0f} chars): tiktoken "
+          f"{t_ref * per:.2f} us/call, tokman.count(model=) {t_model * per:.2f} us "
+          f"({t_ref / t_model:.2f}x), tokman.count(encoding=) {t_enc * per:.2f} us "
+          f"({t_ref / t_enc:.2f}x)")
+
 
 if __name__ == "__main__":
     main()
