@@ -100,13 +100,13 @@ def test_structures_keep_the_same_guarantees(text: str, structure: str, max_toke
     check_invariants(text, chunks, max_tokens, 0)
 
 
-def reference_chunks(text: str, max_tokens: int) -> list[tuple[int, int]]:
+def reference_chunks(text: str, max_tokens: int, structure: str = "text") -> list[tuple[int, int]]:
     """Slow and obvious: from each start, the best-ranked, then furthest, cut that fits."""
     cuts = sorted(boundaries(text))
     out, start = [], 0
     while start < len(text):
         fitting = [b for b in cuts if b > start and ENC.count(text[start:b]) <= max_tokens]
-        end = max(fitting, key=lambda b: (level_at(text, b), b))
+        end = max(fitting, key=lambda b: (level_at(text, b, structure), b))
         out.append((start, end))
         start = end
     return out
@@ -126,6 +126,21 @@ def test_prose_matches_the_reference(text: str, max_tokens: int) -> None:
     """On prose, the fast chunker picks exactly the cuts of the exhaustive reference."""
     chunks = TextChunker(max_tokens, encoding="o200k_base").chunks(text)
     assert [(c.start, c.end) for c in chunks] == reference_chunks(text, max_tokens)
+
+
+_LINES = st.sampled_from([
+    "def f(x):", "    return x", "class A:", "    pass", "@decorator", "async def g():",
+    "import os", "x = 1  # note", "    if x:", "        y = 2", "", "", "  ", "# comment",
+])
+CODE = st.lists(_LINES, min_size=1, max_size=30).map("\n".join)
+
+
+@settings(max_examples=120, deadline=None)
+@given(text=CODE, max_tokens=st.integers(4, 40))
+def test_code_matches_the_reference(text: str, max_tokens: int) -> None:
+    """On code, the fast chunker picks exactly the cuts of the exhaustive reference."""
+    chunks = TextChunker(max_tokens, encoding="o200k_base", structure="code").chunks(text)
+    assert [(c.start, c.end) for c in chunks] == reference_chunks(text, max_tokens, "code")
 
 
 @settings(max_examples=200, deadline=None)

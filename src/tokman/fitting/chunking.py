@@ -13,6 +13,7 @@ a few chunks need a second count when the aim was off by a token at the cut.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
@@ -21,7 +22,7 @@ from tokman.counting.text import resolve_encoding
 from tokman.errors import InvalidRequestError
 from tokman.fitting import graphemes
 from tokman.fitting._tokenmap import TokenMap
-from tokman.fitting.boundaries import Level, levels_for
+from tokman.fitting.boundaries import Level, blank_line_ends, levels_for
 
 __all__ = ["Chunk", "TextChunker", "chunk", "iter_chunks"]
 
@@ -116,6 +117,12 @@ class _Run:
         self.levels = chunker._levels
         self.count: Callable[[str], int] = chunker.encoding.count
         self.map = TokenMap(chunker.encoding, text)
+        # blank-line levels: their boundaries, found ahead by one lazy forward pass
+        self.found: dict[str, list[int]] = {
+            level.name: [] for level in self.levels if level.blank_line is not None
+        }
+        self.blank_lines = blank_line_ends(text) if self.found else iter(())
+        self.scanned = -1  # the last run end the pass has reached (n once it is exhausted)
 
     def run(self) -> Iterator[Chunk]:
         text, n = self.text, len(self.text)
@@ -137,6 +144,7 @@ class _Run:
             if end < n:
                 start = self._overlap_start(start, end) if self.overlap else end
             self.map.forget(start)
+            self._forget(start)
 
     # -- ends ---------------------------------------------------------------------------------
 
@@ -165,9 +173,47 @@ class _Run:
         """How far past the aimed ``horizon`` a fitting boundary is still looked for."""
         return horizon + (horizon - start) // 8 + 16
 
+    # -- blank-line levels ----------------------------------------------------------------------
+
+    def _scan(self, upto: int) -> None:
+        """Run the blank-line pass until it is past ``upto``, sorting each run end into the
+        levels that keep it."""
+        text, found, levels = self.text, self.found, self.levels
+        while self.scanned <= upto:
+            b = next(self.blank_lines, None)
+            if b is None:
+                self.scanned = len(text)
+                return
+            self.scanned = b
+            line_start = text[b - 1] == "\n"
+            for level in levels:
+                rule = level.blank_line
+                if rule is None or (rule.line_start and not line_start):
+                    continue
+                if rule.head is None or rule.head.match(text, b) is not None:
+                    found[level.name].append(b)
+
+    def _forget(self, start: int) -> None:
+        """Drop found boundaries before ``start``: no later query looks there."""
+        for positions in self.found.values():
+            k = bisect_left(positions, start)
+            if k >= 64:
+                del positions[:k]
+
+    # -- boundaries of a level ------------------------------------------------------------------
+
     def _last(self, level: Level, after: int, upto: int) -> int | None:
         """The last boundary ``b`` of ``level`` with ``after < b <= upto`` keeping graphemes."""
         text = self.text
+        if level.blank_line is not None:
+            self._scan(upto)
+            positions = self.found[level.name]
+            i = bisect_right(positions, upto) - 1
+            while i >= 0 and positions[i] > after:
+                if graphemes.is_boundary(text, positions[i], after):
+                    return positions[i]
+                i -= 1
+            return None
         endpos = min(upto + 1, len(text))
         if level.needles and all(text.find(x, after, endpos) < 0 for x in level.needles):
             return None
@@ -186,6 +232,15 @@ class _Run:
     def _next(self, level: Level, after: int, before: int) -> int | None:
         """The first boundary ``b`` of ``level`` with ``after < b < before`` keeping graphemes."""
         text = self.text
+        if level.blank_line is not None:
+            self._scan(before)
+            positions = self.found[level.name]
+            i = bisect_right(positions, after)
+            while i < len(positions) and positions[i] < before:
+                if graphemes.is_boundary(text, positions[i], after):
+                    return positions[i]
+                i += 1
+            return None
         pos = after + 1
         while pos < before:
             match = level.pattern.search(text, pos, before)
