@@ -101,3 +101,15 @@ def test_invalid_utf8_file_is_an_error_naming_the_fix(tmp_path: Path) -> None:
     ):
         tokman.count_file(path, encoding="o200k_base", workers=1)
     assert tokman.count_file(path, encoding="o200k_base", workers=1, errors="replace") == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a" * 300_000, "x y " * 100_000, "\u4e2d\u6587" * 100_000, " " * 300_000, "1" * 300_000],
+    ids=["one-letter-run", "words", "cjk-no-breaks", "spaces", "digits"],
+)
+def test_streaming_pathological_inputs_stays_exact(text: str) -> None:
+    """Long runs with few or no safe splits are still counted exactly (in linear time)."""
+    chunks = [text[i : i + 4096] for i in range(0, len(text), 4096)]
+    streamed = count_stream(chunks, encoding="cl100k_base", workers=1, piece_chars=10_000)
+    assert streamed == tokman.count(text, encoding="cl100k_base")

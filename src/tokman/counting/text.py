@@ -19,6 +19,8 @@ from tokman.encodings import Encoding, get_encoding, load_vocabulary
 from tokman.errors import InvalidRequestError
 
 __all__ = [
+    "SAFE_ENCODINGS",
+    "SAFE_SPLIT",
     "count",
     "count_file",
     "count_stream",
@@ -27,11 +29,17 @@ __all__ = [
     "safe_split_points",
 ]
 
-# A newline followed by a letter: in cl100k_base, o200k_base (and harmony) no pre-token pattern
-# can span "\n" + letter (letters may only be preceded by one non-newline, non-letter char), so
-# a new pre-token always starts at the letter. Proven by tests/counting/test_streaming.py.
-_SAFE_BOUNDARY = re.compile(r"\n(?=[^\W\d_])")
-_SAFE_ENCODINGS = frozenset({"o200k_base", "cl100k_base", "o200k_harmony"})
+#: Encodings whose pre-tokenizer makes every match of ``SAFE_SPLIT`` a pre-token boundary.
+SAFE_ENCODINGS = frozenset({"o200k_base", "cl100k_base", "o200k_harmony"})
+
+#: Positions no pre-token of those encodings can span, whatever the text around them, so BPE
+#: cannot merge across them and ``count(a + b) == count(a) + count(b)`` when cutting there:
+#: before a space that follows a non-space character (letter, digit and punctuation pieces end
+#: before U+0020; whitespace pieces start with it), and after a newline that precedes a letter
+#: (a letter piece may start with one non-newline character only). Both are zero-width, so a
+#: match's position is the cut. Checked on arbitrary Unicode by tests/counting/test_streaming.py
+#: and tests/fitting/test_tokenmap.py.
+SAFE_SPLIT = re.compile(r"(?<=\S)(?= )|(?<=\n)(?=[^\W\d_])")
 _PIECE_CHARS = 1 << 20  # ~1M characters per piece handed to a worker
 
 
@@ -70,29 +78,40 @@ def count(text: str, *, model: str | None = None, encoding: str | None = None) -
 
 def safe_split_points(text: str) -> Iterator[int]:
     """Offsets in ``text`` where splitting cannot change the total count."""
-    for match in _SAFE_BOUNDARY.finditer(text):
-        yield match.end()
+    for match in SAFE_SPLIT.finditer(text):
+        yield match.start()
 
 
 def _pieces(chunks: Iterable[str], piece_chars: int) -> Iterator[str]:
-    """Regroup text chunks into pieces of about ``piece_chars`` cut only at safe boundaries."""
-    pending = ""
+    """Regroup text chunks into pieces of at least ``piece_chars``, cut only at safe splits.
+
+    Linear in the input: each chunk is searched once from where a cut would first be big
+    enough, and pending text is held as a list of parts, never re-concatenated. Text with no
+    safe split (one giant pre-token) cannot be divided exactly and stays in one piece.
+    """
+    parts: list[str] = []
+    size = 0
+    context = ""  # the last characters before ``chunk``, for the look-behind
     for chunk in chunks:
-        pending += chunk
-        while len(pending) >= piece_chars:
-            cut = pending.rfind("\n", 0, piece_chars)
-            while cut != -1 and not _SAFE_BOUNDARY.match(pending, cut):
-                cut = pending.rfind("\n", 0, cut)
-            if cut == -1:
-                # no safe point in this window: look past it before giving up on splitting
-                match = _SAFE_BOUNDARY.search(pending, piece_chars)
-                if match is None:
-                    break  # keep accumulating until a safe point (or the end) arrives
-                cut = match.start()
-            yield pending[: cut + 1]
-            pending = pending[cut + 1 :]
-    if pending:
-        yield pending
+        pos = 0
+        while size + len(chunk) - pos >= piece_chars:
+            window = context + chunk[pos:]
+            start = len(context) + max(piece_chars - size, 0)
+            match = SAFE_SPLIT.search(window, start)
+            if match is None:
+                break
+            cut = pos + match.start() - len(context)
+            parts.append(chunk[pos:cut])
+            yield "".join(parts)
+            parts, size = [], 0
+            context, pos = chunk[max(cut - 1, 0) : cut], cut
+        rest = chunk[pos:]
+        if rest:
+            parts.append(rest)
+            size += len(rest)
+            context = (context + rest)[-1:]
+    if size:
+        yield "".join(parts)
 
 
 def _count_piece(args: tuple[str, str]) -> int:
@@ -115,7 +134,7 @@ def count_stream(
     """
     name = resolve_encoding_name(model, encoding)
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if name not in _SAFE_ENCODINGS:
+    if name not in SAFE_ENCODINGS:
         return get_encoding(name).count("".join(chunks))
     if workers <= 1:
         enc = get_encoding(name)

@@ -26,16 +26,15 @@ and only aiming gets coarser. Segments are built block by block as the chunker a
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
+from tokman.counting.text import SAFE_ENCODINGS
+from tokman.counting.text import SAFE_SPLIT as _SAFE_SPLIT
 from tokman.encodings import Encoding
 
 __all__ = ["SAFE_ENCODINGS", "TokenMap"]
 
-SAFE_ENCODINGS = frozenset({"o200k_base", "cl100k_base", "o200k_harmony"})
-_SAFE_SPLIT = re.compile(r"(?<=\S)(?= )|(?<=\n)(?=[^\W\d_])")
 _SEGMENT_CHARS = 256
 _FORCED_CHARS = 1024
 _BLOCK_CHARS = 1 << 16
