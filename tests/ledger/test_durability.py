@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -204,3 +206,104 @@ def test_import_loads_no_database_library() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _batch(n: int) -> list[UsageRecord]:
+    return [UsageRecord(id=f"b{i}", model="m", prompt_tokens=i) for i in range(n)]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("n", [10, 1_000])  # 1,000: PostgreSQL's COPY bulk path
+def test_a_failing_batch_stores_none_of_its_records(
+    kind: str, n: int, tmp_path: Path, postgres_url: str
+) -> None:
+    """One row the database rejects (NOT NULL) fails the whole batch with a StorageError."""
+    ledger = open_ledger(_sql_url(kind, tmp_path, postgres_url), table_prefix=unique_prefix())
+    try:
+        bad = UsageRecord(id="bad", model="m")
+        object.__setattr__(bad, "model", None)  # what validation would never let through
+        batch = _batch(n)
+        batch.insert(n // 2, bad)
+        with pytest.raises(StorageError) as info:
+            ledger.record_many(batch)
+        assert not info.value.retryable  # type: ignore[attr-defined]
+        assert isinstance(info.value.__cause__, sa.exc.IntegrityError)
+        assert ledger.query() == []
+        assert ledger.record_many(_batch(n)) == n  # the store still works
+        assert len(ledger.query()) == n
+    finally:
+        drop_tables(ledger)
+        ledger.close()
+
+
+def test_postgres_copy_errors_are_storage_errors(postgres_url: str) -> None:
+    """A row the bulk COPY itself rejects (id longer than the column) is a StorageError."""
+    ledger = open_ledger(postgres_url, table_prefix=unique_prefix())
+    try:
+        with pytest.raises(StorageError) as info:
+            ledger.record_many([*_batch(1_000), UsageRecord(id="x" * 201, model="m")])
+        assert isinstance(info.value.__cause__, sa.exc.DataError)
+        assert not info.value.retryable  # type: ignore[attr-defined]
+        assert ledger.query() == []
+    finally:
+        drop_tables(ledger)
+        ledger.close()
+
+
+def test_postgres_connection_lost_during_copy_is_retryable(postgres_url: str) -> None:
+    """The server dropping the connection mid-COPY: a retryable StorageError, nothing stored,
+    and the next write (on a fresh connection) stores the batch."""
+    import psycopg
+
+    ledger = open_ledger(postgres_url, table_prefix=unique_prefix())
+    store: Any = ledger.store
+    killed: list[int] = []
+
+    def kill(conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if statement == store._stage_ddl and not killed:
+            pid = conn.connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                deadline = time.monotonic() + 10
+                while admin.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)
+                ).fetchone():
+                    assert time.monotonic() < deadline, "backend did not terminate"
+                    time.sleep(0.02)
+            killed.append(pid)
+
+    sa.event.listen(store.engine, "after_cursor_execute", kill)
+    try:
+        with pytest.raises(StorageError) as info:
+            ledger.record_many(_batch(1_000))
+        assert killed
+        assert info.value.retryable  # type: ignore[attr-defined]
+        assert ledger.record_many(_batch(1_000)) == 1_000
+        assert len(ledger.query()) == 1_000
+    finally:
+        sa.event.remove(store.engine, "after_cursor_execute", kill)
+        drop_tables(ledger)
+        ledger.close()
+
+
+@pytest.mark.parametrize("may_stage", [True, False])
+def test_postgres_bulk_path_and_its_fallback(postgres_url: str, may_stage: bool) -> None:
+    """Large batches stage through COPY when the role may create temporary tables, and use
+    executemany (same result) when it may not."""
+    ledger = open_ledger(postgres_url, table_prefix=unique_prefix())
+    store: Any = ledger.store
+    store._may_stage = may_stage
+    statements: list[str] = []
+
+    def seen(conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        assert ledger.record_many([*_batch(1_000), *_batch(10)]) == 1_010
+        assert sorted(r.prompt_tokens for r in ledger.query()) == list(range(1_000))
+        assert (store._stage_ddl in statements) is may_stage
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+        drop_tables(ledger)
+        ledger.close()

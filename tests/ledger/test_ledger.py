@@ -196,3 +196,40 @@ def test_record_prices_from_the_registry(ledger: Ledger) -> None:
     assert stored.cost is not None and stored.cost > 0
     assert stored.price_id and "gpt-4o" in stored.price_id
     assert ledger.query()[0].cost == stored.cost
+
+
+@pytest.mark.parametrize("n", [3, 1_500])  # 1,500: PostgreSQL's COPY bulk path
+def test_batches_keep_the_first_record_of_each_id_exactly(ledger: Ledger, n: int) -> None:
+    """Small and bulk batches alike: already-stored ids stay unchanged, the first record of an id
+    repeated within the batch wins, and every field (Decimal cost, unicode tags) reads back exact.
+    """
+    stored = ledger.record(_rec(0))
+    full = UsageRecord(
+        id="full",
+        time=datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc),
+        model="o3-mini",
+        deployment="prod-o3",
+        operation="batch",
+        prompt_tokens=1200,
+        cached_tokens=1024,
+        completion_tokens=300,
+        reasoning_tokens=256,
+        cost=Decimal("0.001234567891"),
+        price_id="o3-mini@2025-01-31",
+        status="estimated",
+        latency=0.1,
+        tags={"user": 'ann "the" \\ admin\t\n', "ünï": "日本 😀 \u2028"},
+    )
+    bare = UsageRecord(id="bare", time=T0, model="unpriced-model")
+    others = [_rec(i) for i in range(1, n)]
+    batch = [_rec(0, model="changed"), full, full.replace(model="second"), bare, *others]
+    assert ledger.record_many(batch) == len(batch)
+    by_id = {r.id: r for r in ledger.query()}
+    assert len(by_id) == n + 2
+    assert by_id["r0"] == stored
+    assert by_id["full"] == full
+    assert by_id["bare"] == bare and bare.cost is None and by_id["bare"].tags == {}
+    assert [by_id[r.id] for r in others] == others
+    (row,) = ledger.summary([])
+    assert row.cost == sum((r.cost or Decimal(0) for r in [stored, full, *others]), Decimal(0))
+    assert row.unpriced == 1

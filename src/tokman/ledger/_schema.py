@@ -25,7 +25,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tokman.errors import StorageError
 from tokman.ledger._base import DAY_US, HOUR_US, Filter
 
-__all__ = ["CURRENT_VERSION", "MIGRATIONS", "Tables", "insert_usage", "migrate", "tables"]
+__all__ = [
+    "CURRENT_VERSION",
+    "MIGRATIONS",
+    "USAGE_COLUMNS",
+    "Tables",
+    "compiled_insert",
+    "insert_usage",
+    "migrate",
+    "staging_table",
+    "tables",
+]
 
 #: The schema version this tokman writes.
 CURRENT_VERSION = 3
@@ -170,11 +180,78 @@ def migrate(engine: sa.Engine, t: Tables) -> int:
 
 # ---- statements -------------------------------------------------------------------------------
 
+#: The usage table's columns in table order: the order of the row tuples the SQL stores write
+#: (checked against the table when a statement is compiled, so the two cannot drift apart).
+USAGE_COLUMNS = (
+    "id",
+    "ts_us",
+    "model",
+    "deployment",
+    "operation",
+    "prompt_tokens",
+    "cached_tokens",
+    "completion_tokens",
+    "cost_e12",
+    "price_id",
+    "status",
+    "latency",
+    "tags",
+    "reasoning_tokens",
+)
 
-def insert_usage(t: Tables, dialect: str) -> Any:
-    """``INSERT ... ON CONFLICT (id) DO NOTHING``: storing the same id twice keeps the first."""
+
+def _check_columns(table: sa.Table) -> None:
+    if tuple(table.c.keys()) != USAGE_COLUMNS:  # pragma: no cover - a schema edit without this
+        raise AssertionError(f"{table.name} columns {table.c.keys()} != {USAGE_COLUMNS}")
+
+
+def insert_usage(t: Tables, dialect: str, source: sa.Table | None = None) -> Any:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING``: storing the same id twice keeps the first.
+
+    With ``source`` (a table with the usage columns, e.g. `staging_table`), the rows come from
+    ``INSERT ... SELECT`` over it instead of bound parameters.
+    """
     mod: Any = postgresql if dialect == "postgresql" else sqlite
-    return mod.insert(t.usage).on_conflict_do_nothing(index_elements=["id"])
+    stmt = mod.insert(t.usage)
+    if source is not None:
+        _check_columns(source)
+        stmt = stmt.from_select(list(USAGE_COLUMNS), sa.select(*source.c))
+    return stmt.on_conflict_do_nothing(index_elements=["id"])
+
+
+def compiled_insert(t: Tables, dialect: sa.Dialect) -> str:
+    """`insert_usage` as driver SQL with positional parameters in `USAGE_COLUMNS` order.
+
+    The SQL stores bind plain row tuples straight to the driver's ``executemany`` with it,
+    skipping SQLAlchemy's per-row parameter processing (the row builder does the conversions).
+    A dialect with named parameters (psycopg's ``pyformat``) is compiled as ``format`` (``%s``),
+    which the same driver accepts.
+    """
+    _check_columns(t.usage)
+    if not dialect.positional:
+        dialect = type(dialect)(paramstyle="format")  # type: ignore[call-arg]
+    compiled = insert_usage(t, dialect.name).compile(
+        dialect=dialect, column_keys=list(USAGE_COLUMNS)
+    )
+    if tuple(compiled.positiontup or ()) != USAGE_COLUMNS:  # pragma: no cover - defensive
+        raise AssertionError(f"unexpected parameter order {compiled.positiontup}")
+    return str(compiled.string)
+
+
+def staging_table(t: Tables) -> sa.Table:
+    """A session-private copy of the usage columns (no keys, no indexes) for bulk loads.
+
+    PostgreSQL: ``CREATE TEMPORARY TABLE ... ON COMMIT DROP``; a batch is ``COPY``'d into it and
+    moved with ``insert_usage(t, "postgresql", source=stage)``, so idempotency and every
+    constraint are still those of the one ``INSERT ... ON CONFLICT DO NOTHING``.
+    """
+    return sa.Table(
+        f"{t.prefix}usage_stage",
+        sa.MetaData(),
+        *[sa.Column(c.name, c.type) for c in t.usage.columns],
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
+    )
 
 
 def where(t: Tables, flt: Filter) -> list[sa.ColumnElement[bool]]:

@@ -6,6 +6,15 @@ survives ``kill -9`` *and* power loss (``NORMAL`` would survive the former only,
 as ``?synchronous=normal`` for callers that batch and prefer speed). Writes take the write lock
 up front (``BEGIN IMMEDIATE``) so concurrent processes queue on the busy timeout instead of
 failing on a lock upgrade.
+
+Speed: rows are built once per record as plain tuples (`_row`) and handed to the driver's
+``executemany`` with the ``INSERT ... ON CONFLICT (id) DO NOTHING`` compiled once from the Core
+statement (`_schema.compiled_insert`), so SQLAlchemy does no per-row parameter processing. On
+PostgreSQL a batch of `_COPY_MIN` or more records is ``COPY``'d into a temporary staging table
+(`_schema.staging_table`, dropped at commit) and moved with one ``INSERT ... SELECT ... ON CONFLICT
+(id) DO NOTHING`` generated from the same table; a role without the TEMPORARY privilege gets
+executemany instead. Either way the whole batch is one transaction, committed before
+`SqlStore.insert` returns.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +32,12 @@ from tokman.errors import MissingDependencyError, StorageError
 from tokman.ledger._base import Filter, LedgerStore, cost_from_int, cost_to_int
 from tokman.ledger._record import UsageRecord, from_us, to_us
 from tokman.ledger._schema import (
+    USAGE_COLUMNS,
     aggregate_statement,
+    compiled_insert,
     insert_usage,
     migrate,
+    staging_table,
     tables,
     where,
 )
@@ -32,6 +45,9 @@ from tokman.ledger._schema import (
 __all__ = ["SqlStore", "redact_url", "storage_errors"]
 
 _BATCH = 5_000
+#: PostgreSQL batches at least this large are loaded with COPY (below it, pipelined executemany
+#: is as fast and skips creating the staging table).
+_COPY_MIN = 500
 _SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL", "extra": "EXTRA"}
 
 
@@ -146,7 +162,15 @@ class SqlStore(LedgerStore):
         else:  # pragma: no cover - open_ledger only routes these two schemes here
             raise ValueError(f"unsupported SQL dialect {self.dialect!r}")
         self.tables = tables(table_prefix)
-        self._insert = insert_usage(self.tables, self.dialect)
+        self._insert_sql = compiled_insert(self.tables, self.engine.dialect)
+        if self.dialect == "postgresql":
+            stage = staging_table(self.tables)
+            prep = self.engine.dialect.identifier_preparer
+            self._stage_ddl = str(sa.schema.CreateTable(stage).compile(dialect=self.engine.dialect))
+            columns = ", ".join(prep.quote(c) for c in USAGE_COLUMNS)
+            self._copy_sql = f"COPY {prep.format_table(stage)} ({columns}) FROM STDIN"
+            self._from_stage = insert_usage(self.tables, self.dialect, source=stage)
+        self._may_stage: bool | None = None
         self._ready = False
         self._pid = os.getpid()
         if migrate_now:
@@ -173,12 +197,45 @@ class SqlStore(LedgerStore):
         return self.engine.connect().execution_options(tokman_immediate=True)
 
     def insert(self, records: Sequence[UsageRecord]) -> None:
-        rows = [_to_row(r) for r in records]
+        rows = [_row(r) for r in records]
         if not rows:
             return
         with self.errors("write to"), self.write() as conn, conn.begin():
-            for start in range(0, len(rows), _BATCH):
-                conn.execute(self._insert, rows[start : start + _BATCH])
+            if len(rows) == 1:
+                conn.exec_driver_sql(self._insert_sql, rows[0])
+            elif self.dialect == "postgresql" and len(rows) >= _COPY_MIN and self._can_stage(conn):
+                self._copy(conn, rows)
+            else:
+                for start in range(0, len(rows), _BATCH):
+                    conn.exec_driver_sql(self._insert_sql, rows[start : start + _BATCH])
+
+    def _can_stage(self, conn: sa.Connection) -> bool:
+        """Whether this role may create the temporary staging table (asked once per store)."""
+        if self._may_stage is None:
+            query = "SELECT has_database_privilege(current_database(), 'TEMPORARY')"
+            self._may_stage = bool(conn.exec_driver_sql(query).scalar())
+        return self._may_stage
+
+    def _copy(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+        """PostgreSQL bulk path: COPY into the staging table, then one INSERT ... SELECT."""
+        import psycopg
+
+        conn.exec_driver_sql(self._stage_ddl)
+        driver: Any = conn.connection.driver_connection
+        first: dict[str, tuple[Any, ...]] = {}
+        for row in rows:  # the first record of an id wins, as with executemany
+            first.setdefault(row[0], row)
+        try:
+            with driver.cursor() as cursor, cursor.copy(self._copy_sql) as copy:
+                for row in first.values():
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            if driver.broken:
+                conn.invalidate(exc)
+            raise sa.exc.DBAPIError.instance(
+                self._copy_sql, None, exc, psycopg.Error, dialect=self.engine.dialect
+            ) from exc
+        conn.execute(self._from_stage)
 
     def select(self, flt: Filter, limit: int | None) -> list[UsageRecord]:
         u = self.tables.usage
@@ -205,23 +262,37 @@ class SqlStore(LedgerStore):
         self.engine.dispose()
 
 
-def _to_row(r: UsageRecord) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "ts_us": to_us(r.time),
-        "model": r.model,
-        "deployment": r.deployment,
-        "operation": r.operation,
-        "prompt_tokens": r.prompt_tokens,
-        "cached_tokens": r.cached_tokens,
-        "completion_tokens": r.completion_tokens,
-        "reasoning_tokens": r.reasoning_tokens,
-        "cost_e12": None if r.cost is None else cost_to_int(r.cost),
-        "price_id": r.price_id,
-        "status": r.status,
-        "latency": r.latency,
-        "tags": dict(r.tags) or None,
-    }
+def tags_json(tags: Mapping[str, str]) -> str | None:
+    """The stored JSON of ``tags`` (``None`` when empty): exactly ``json.dumps(dict(tags))``.
+
+    `UsageRecord` guarantees str keys and values, so this skips building a JSON encoder per
+    record (a test checks it against `json.dumps`).
+    """
+    if not tags:
+        return None
+    q = encode_basestring_ascii
+    return "{" + ", ".join([q(k) + ": " + q(v) for k, v in tags.items()]) + "}"
+
+
+def _row(r: UsageRecord) -> tuple[Any, ...]:
+    """The stored row of ``r``, in `USAGE_COLUMNS` order (the one place records become rows)."""
+    cost = r.cost
+    return (
+        r.id,
+        to_us(r.time),
+        r.model,
+        r.deployment,
+        r.operation,
+        r.prompt_tokens,
+        r.cached_tokens,
+        r.completion_tokens,
+        None if cost is None else cost_to_int(cost),
+        r.price_id,
+        r.status,
+        r.latency,
+        tags_json(r.tags),
+        r.reasoning_tokens,
+    )
 
 
 def _from_row(m: Mapping[str, Any]) -> UsageRecord:
