@@ -6,6 +6,12 @@ naive "encode, slice every 512 ids, decode" baseline; tokman has 0 over-limit ch
 lossless. For each tool it prints MB/s, over-limit chunks (exact recount), whether the chunks
 re-join to the input, and the share of chunks ending at a sentence or paragraph boundary.
 All tools run in this one process on the same strings; each time is the best of a few repeats.
+
+A second section times pathological inputs of ~1 MB (huge blank runs, no boundary at all, CJK
+without punctuation, one endless sentence, thousands of "def"), tokman vs the naive slice side
+by side: tokman must stay linear there (a blank run once made it quadratic: minutes per MB).
+tiktoken itself overflows its regex stack on long runs of spaces or tabs ("crash").
+Run only that section with --pathological.
 """
 
 from __future__ import annotations
@@ -46,10 +52,57 @@ def ends_at_sentence(piece: str) -> bool:
     return stripped.endswith(_SENTENCE_ENDS)
 
 
+PATHOLOGICAL: dict[str, Callable[[int], str]] = {
+    "newlines": lambda n: "\n" * n,
+    "spaces": lambda n: " " * n,
+    "crlf": lambda n: "\r\n" * (n // 2),
+    "mixed blank": lambda n: (" \n\t\r\n \u3000\n\n" * (n // 9 + 1))[:n],
+    "ab, no boundary": lambda n: "ab" * (n // 2),
+    "digits": lambda n: ("1234567890" * (n // 10 + 1))[:n],
+    "zwj emoji": lambda n: "\U0001f469\u200d\U0001f469\u200d\U0001f467" * (n // 5),
+    "cjk, no punct": lambda n: ("日本語の文章です漢字仮名交じり文" * (n // 16 + 1))[: n // 3],
+    "one sentence": lambda n: ("lorem ipsum dolor sit amet " * (n // 27 + 1))[:n],
+    "def def def": lambda n: "def " * (n // 4),
+}
+
+
+def pathological(chars: int, repeats: int, naive: Callable[[str], list[str]]) -> None:
+    """MB/s of tokman (text and code structure) and the naive slice on pathological inputs."""
+    enc = tokman.get_encoding(ENCODING)
+    print(f"\npathological inputs, ~{chars / 1e6:.1f} MB each, {MAX_TOKENS} tokens, best of "
+          f"{repeats}")
+    print(f"{'input':16} {'tokman text':>12} {'tokman code':>12} {'naive slice':>12} {'over':>5} "
+          f"{'lossless':>8}")
+    for name, make in PATHOLOGICAL.items():
+        text = make(chars)
+        size_mb = len(text.encode()) / 1e6
+        cells, over, lossless = [], 0, True
+        for structure in ("text", "code"):
+            chunker = tokman.fitting.TextChunker(
+                MAX_TOKENS, encoding=ENCODING, structure=structure
+            )
+            seconds, pieces = best_of(
+                lambda c=chunker, t=text: [x.text for x in c.iter_chunks(t)], repeats
+            )
+            cells.append(f"{size_mb / seconds:12.2f}")
+            over += sum(enc.count(p) > MAX_TOKENS for p in pieces)
+            lossless = lossless and "".join(pieces) == text
+        try:
+            seconds, _ = best_of(lambda t=text: naive(t), repeats)
+            cells.append(f"{size_mb / seconds:12.2f}")
+        except BaseException as error:  # tiktoken panics (a pyo3 PanicException) on long runs
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            cells.append(f"{'crash':>12}")
+        print(f"{name:16} {' '.join(cells)} {over:5d} {'yes' if lossless else 'no':>8}",
+              flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=float, default=1.0, help="MB of text per corpus")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--pathological", action="store_true", help="only pathological inputs")
     args = parser.parse_args()
     enc = tokman.get_encoding(ENCODING)
     tk = enc.tiktoken
@@ -62,6 +115,9 @@ def main() -> None:
         return [tk.decode(ids[i : i + MAX_TOKENS]) for i in range(0, len(ids), MAX_TOKENS)]
 
     chars = int(args.mb * 1_000_000)
+    if args.pathological:
+        pathological(chars, args.repeats, naive)
+        return
     print(f"{MAX_TOKENS} tokens, {ENCODING}, ~{args.mb} MB per corpus, best of {args.repeats}")
     header = f"{'corpus':7} {'tool':24} {'MB/s':>7} {'chunks':>7} {'over':>5} {'lossless':>8}"
     print(header + f" {'sent/para':>9}")
@@ -89,6 +145,7 @@ def main() -> None:
         print(f"{name:7} ratio tokman / semantic-text-splitter = "
               f"{ours / speeds['semantic-text-splitter']:.2f}x (target >= 3), "
               f"tokman / naive = {ours / speeds['naive tiktoken slice']:.2f}x (target >= 0.8)")
+    pathological(chars, args.repeats, naive)
 
 
 if __name__ == "__main__":

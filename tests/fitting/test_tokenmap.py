@@ -37,3 +37,17 @@ def test_span_counts_are_exact(text: str, data: st.DataObject) -> None:
         start = data.draw(st.integers(0, len(text)))
         end = data.draw(st.integers(start, len(text)))
         assert token_map.count(start, end) == enc.count(text[start:end])
+
+
+@pytest.mark.parametrize("text", ["\n " * 3000, " \n\t\r\n \u3000\n\n" * 700, "，" * 5000])
+def test_spans_starting_or_ending_next_to_a_forced_cut_are_exact(text: str) -> None:
+    """A span that starts one character before a forced cut is not split there (the cut is no
+    safe split): it used to be counted as head + segments, one token too many."""
+    enc = tokman.get_encoding("o200k_base")
+    token_map = TokenMap(enc, text)
+    token_map.count(0, len(text))
+    n = len(text)
+    for q in token_map._cuts:
+        for start, end in ((q - 1, n), (q, n), (q + 1, n), (0, q - 1), (0, q + 1), (q - 1, q + 1)):
+            if 0 <= start <= end <= n:
+                assert token_map.count(start, end) == enc.count(text[start:end]), (start, end)

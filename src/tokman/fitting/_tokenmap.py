@@ -93,7 +93,12 @@ class TokenMap:
         cuts = self._cuts
         i = bisect_left(cuts, start)
         j = bisect_right(cuts, end) - 1
-        if i >= j or self._forced[j] != self._forced[i]:
+        if i >= j:
+            return self._count(self._text[start:end])
+        # a forced cut strictly inside the span (the first and last cuts included) is not a
+        # safe split: count the span whole
+        forced = self._forced
+        if forced[j if cuts[j] < end else j - 1] != forced[i if cuts[i] == start else i - 1]:
             return self._count(self._text[start:end])
         q1, q2 = cuts[i], cuts[j]
         memo = self._edge

@@ -7,25 +7,29 @@ stops at the first hit and costs nothing per character in Python) and, for tests
 reference, "what is the level of this position". Whitespace stays with the chunk it ends, so
 chunks start at content: ``"One. Two."`` splits as ``"One. "`` + ``"Two."``.
 
-The blank-line levels (paragraph, and code's top-level and definition) are sparse: a reverse
-search for one crosses thousands of characters, each paying for a lookbehind. Every boundary
-of theirs ends a whitespace run holding a blank line, so one forward pass of a plain ``re``
-pattern (``blank_line_ends``, C-speed, no lookaround) finds them all, and ``BlankLine`` says
-which of those run ends each level keeps; ``tests/fitting`` checks this against the pattern.
+Each pattern tries its one-character lookahead (content follows) before any lookbehind, so a
+position inside a whitespace run fails in O(1): otherwise the lookbehind would re-read the run
+at every position, quadratic on a long blank run. Levels whose lookbehinds are unbounded are
+not searched backwards at all: every line, paragraph, top-level and definition boundary ends a
+whitespace run holding a newline, and every sentence boundary follows a terminal, so one lazy
+forward pass of a plain ``re`` pattern each (``newline_run_ends``, ``sentence_ends``: C-speed,
+greedy classes that never backtrack, each character read a bounded number of times) finds
+them all, and ``Scan`` says which of them a level keeps; ``tests/fitting`` checks this against
+the patterns. The dense word level stays a reverse search (it stops at the first hit).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import regex  # type: ignore[import-untyped]
 
 __all__ = [
-    "GRAPHEME", "LEVELS", "BlankLine", "Level", "Structure", "blank_line_ends", "level_at",
-    "levels_for",
+    "GRAPHEME", "LEVELS", "Level", "Scan", "Structure", "blank_line_ends", "level_at", "levels_for",
+    "newline_run_ends", "sentence_ends",
 ]
 
 Structure = Literal["text", "markdown", "code"]
@@ -41,38 +45,97 @@ _CJK_PAUSES = "，、；："
 
 # ``regex``'s ``\s`` spelled out for ``re`` (whose ``\s`` also takes U+001C..U+001F)
 _SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_BLANK_LINE_RUN = re.compile(f"\n[{_SPACE.replace(chr(10), '')}]*\n[{_SPACE}]*")
-"""From the first newline of a whitespace run holding a blank line to the end of the run: the
-greedy tail never backtracks, so each run is matched once and the pass is linear."""
+_INLINE_SPACE = _SPACE.replace("\n", "")
+_NEWLINE_RUN = re.compile(f"\n[{_INLINE_SPACE}]*(\n[{_SPACE}]*)?")
+"""From the first newline of a whitespace run to the end of the run, group 1 set when the run
+holds a second newline (a blank line): the greedy classes never backtrack, so each run is
+matched once and the pass is linear."""
+_SENTENCE_END = re.compile(
+    f"[{_TERMINALS}][{_CLOSERS}]*[{_SPACE}](?=[^{_SPACE}])|([{_CJK_TERMINALS}])[{_CLOSERS}]*"
+)
+"""A terminal, its closers and the one space before content; or a CJK terminal and its
+closers. Only a terminal starts a match and terminals are not closers, so each closer run is
+read by at most one attempt: linear."""
+_IS_SPACE = re.compile(f"[{_SPACE}]")
+
+
+def newline_run_ends(text: str) -> Iterator[tuple[int, bool]]:
+    """``(b, blank)`` for each whitespace run holding a newline that ends before content, in
+    order: ``b`` is where the run ends (a line boundary), ``blank`` whether the run holds a blank
+    line (then ``b`` is a paragraph boundary). One lazy forward pass.
+
+    >>> list(newline_run_ends("a\\n\\n  b\\n c\\n \\n"))
+    [(5, True), (8, False)]
+    """
+    n = len(text)
+    for match in _NEWLINE_RUN.finditer(text):
+        b = match.end()
+        if b < n:
+            yield b, match.start(1) >= 0
 
 
 def blank_line_ends(text: str) -> Iterator[int]:
     """Positions ``b`` where a whitespace run holding a blank line ends before content, in order:
-    exactly the paragraph boundaries, found lazily by one forward pass.
+    exactly the paragraph boundaries.
 
     >>> list(blank_line_ends("a\\n\\n  b\\n c\\n \\n"))
     [5]
     """
+    return (b for b, blank in newline_run_ends(text) if blank)
+
+
+def sentence_ends(text: str) -> Iterator[tuple[int, bool]]:
+    """``(b, False)`` for each sentence boundary ``b``, in order, by one lazy forward pass:
+    after a terminal, its closers and one space before content; or after a CJK terminal and
+    after each of its closers, before content.
+
+    >>> [b for b, _ in sentence_ends("Hi. (Yes.) No.  x 好。」y")]
+    [4, 11, 20, 21]
+    """
     n = len(text)
-    for match in _BLANK_LINE_RUN.finditer(text):
-        b = match.end()
-        if b < n:
-            yield b
+    is_space = _IS_SPACE.match
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        if match.start(1) < 0:
+            yield end, False
+            continue
+        for b in range(match.start() + 1, end):  # before a closer: content
+            yield b, False
+        if end < n and is_space(text, end) is None:
+            yield end, False
 
 
 @dataclass(frozen=True)
-class BlankLine:
-    """Which ends of blank-line runs (``blank_line_ends``) are boundaries of a level."""
+class Scan:
+    """A level whose boundaries one lazy forward pass finds (instead of reverse searches, whose
+    lookbehinds would re-read long whitespace or closer runs at every position)."""
 
-    line_start: bool
-    """Only where the run ends with a newline (the content starts a line at column 0)."""
+    source: Callable[[str], Iterator[tuple[int, bool]]]
+    """The pass: ``(b, blank)`` in increasing ``b``. Levels with the same source share it."""
+    blank: bool = False
+    """Keep only ends of runs holding a blank line."""
+    line_start: bool = False
+    """Keep only positions after a newline (the content starts a line at column 0)."""
     head: regex.Pattern[str] | None = None
     """A pattern the text at the boundary must match, if any."""
+
+    def keeps(self, text: str, b: int, blank: bool) -> bool:
+        """Whether the pass's position ``b`` is a boundary of this level."""
+        return (
+            (blank or not self.blank)
+            and (not self.line_start or text[b - 1] == "\n")
+            and (self.head is None or self.head.match(text, b) is not None)
+        )
 
 
 @dataclass(frozen=True)
 class Level:
-    """One kind of boundary: its rank and the zero-width pattern that finds it."""
+    """One kind of boundary: its rank and the zero-width pattern that defines it.
+
+    ``pattern`` evaluates its one-character lookahead first and ``reverse`` (a reverse search,
+    which tries the rightmost item first) last, so at a position that cannot be a boundary a
+    failed match costs O(1) instead of a lookbehind over the run before it.
+    """
 
     name: str
     rank: int
@@ -81,38 +144,45 @@ class Level:
     needles: tuple[str, ...] = ()
     """Strings one of which a window must contain to hold this level at all: a C-speed
     ``str.find`` then skips the (much slower) regex scan for rare structure levels."""
-    blank_line: BlankLine | None = None
-    """Set when every boundary of this level ends a blank-line run: the chunker then finds
-    them with one forward pass (``blank_line_ends``) instead of reverse searches."""
+    scan: Scan | None = None
+    """Set when the chunker finds this level's boundaries by a forward pass."""
 
 
 def _level(
     name: str,
     rank: int,
-    source: str,
+    behind: str,
+    ahead: str = r"(?=\S)",
     needles: tuple[str, ...] = (),
-    blank_line: BlankLine | None = None,
+    scan: Scan | None = None,
 ) -> Level:
     return Level(
-        name, rank, regex.compile(source), regex.compile("(?r)" + source), needles, blank_line
+        name,
+        rank,
+        regex.compile(ahead + behind),
+        regex.compile(f"(?r){behind}{ahead}"),
+        needles,
+        scan,
     )
 
 
-_WORD = _level("word", 1, rf"(?=\S)(?<=\s)|(?<=[{_CJK_PAUSES}])(?=\S)")
+_WORD = _level("word", 1, rf"(?<=[\s{_CJK_PAUSES}])")
 _SENTENCE = _level(
     "sentence",
     2,
-    rf"(?=\S)(?<=[{_TERMINALS}][{_CLOSERS}]*\s)|(?<=[{_CJK_TERMINALS}][{_CLOSERS}]*)(?=\S)",
+    rf"(?:(?<=[{_TERMINALS}][{_CLOSERS}]*\s)|(?<=[{_CJK_TERMINALS}][{_CLOSERS}]*))",
+    scan=Scan(sentence_ends),
 )
-_LINE = _level("line", 3, r"(?=\S)(?<=\n\s*)")
+_LINE = _level("line", 3, r"(?<=\n\s*)", scan=Scan(newline_run_ends))
 _PARAGRAPH = _level(
-    "paragraph", 4, r"(?=\S)(?<=\n[^\S\n]*\n\s*)", blank_line=BlankLine(False)
+    "paragraph", 4, r"(?<=\n[^\S\n]*\n\s*)", scan=Scan(newline_run_ends, blank=True)
 )
 
 _MARKDOWN = (
-    *(_level(f"heading{d}", 11 - d, rf"(?<=\n\s*)(?=[ ]{{0,3}}#{{{d}}}(?:[ \t]|$))", ("#" * d,))
+    *(_level(f"heading{d}", 11 - d, r"(?<=\n\s*)", rf"(?=[ ]{{0,3}}#{{{d}}}(?:[ \t]|$))",
+             ("#" * d,))
       for d in range(1, 7)),
-    _level("block", 5, r"(?<=\n\s*)(?=[ ]{0,3}(?:```|~~~|---|\*\*\*|___|<[A-Za-z!]))",
+    _level("block", 5, r"(?<=\n\s*)", r"(?=[ ]{0,3}(?:```|~~~|---|\*\*\*|___|<[A-Za-z!]))",
            ("```", "~~~", "---", "***", "___", "<")),
 )
 _DEFINITION_WORDS = (
@@ -122,11 +192,12 @@ _DEFINITION_WORDS = (
 )
 _CODE = (
     _level(
-        "definition", 6, rf"(?<=\n[^\S\n]*\n\s*)(?<=\n)(?={_DEFINITION_WORDS})",
-        blank_line=BlankLine(True, regex.compile(_DEFINITION_WORDS)),
+        "definition", 6, r"(?<=\n[^\S\n]*\n\s*)(?<=\n)", f"(?={_DEFINITION_WORDS})",
+        scan=Scan(newline_run_ends, True, True, regex.compile(_DEFINITION_WORDS)),
     ),
     _level(
-        "top-level", 5, r"(?<=\n[^\S\n]*\n\s*)(?<=\n)(?=\S)", blank_line=BlankLine(True)
+        "top-level", 5, r"(?<=\n[^\S\n]*\n\s*)(?<=\n)",
+        scan=Scan(newline_run_ends, blank=True, line_start=True),
     ),
 )
 _TEXT = (_PARAGRAPH, _LINE, _SENTENCE, _WORD)

@@ -22,11 +22,12 @@ from tokman.counting.text import resolve_encoding
 from tokman.errors import InvalidRequestError
 from tokman.fitting import graphemes
 from tokman.fitting._tokenmap import TokenMap
-from tokman.fitting.boundaries import Level, blank_line_ends, levels_for
+from tokman.fitting.boundaries import Level, Scan, levels_for
 
 __all__ = ["Chunk", "TextChunker", "chunk", "iter_chunks"]
 
 _STRUCTURES = ("text", "markdown", "code")
+_PROBE = 3  # graphemes tried past a failing one at the grapheme level
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +118,17 @@ class _Run:
         self.levels = chunker._levels
         self.count: Callable[[str], int] = chunker.encoding.count
         self.map = TokenMap(chunker.encoding, text)
-        # blank-line levels: their boundaries, found ahead by one lazy forward pass
-        self.found: dict[str, list[int]] = {
-            level.name: [] for level in self.levels if level.blank_line is not None
-        }
-        self.blank_lines = blank_line_ends(text) if self.found else iter(())
-        self.scanned = -1  # the last run end the pass has reached (n once it is exhausted)
+        # forward-scanned levels: their boundaries, found ahead by lazy forward passes (one per
+        # source, shared by the levels it feeds)
+        self.found: dict[str, list[int]] = {}
+        self.passes: dict[object, _Pass] = {}
+        for level in self.levels:
+            if level.scan is not None:
+                self.found[level.name] = []
+                feed = self.passes.get(level.scan.source)
+                if feed is None:
+                    feed = self.passes[level.scan.source] = _Pass(level.scan.source(text))
+                feed.sinks.append((level.scan, self.found[level.name]))
 
     def run(self) -> Iterator[Chunk]:
         text, n = self.text, len(self.text)
@@ -173,25 +179,23 @@ class _Run:
         """How far past the aimed ``horizon`` a fitting boundary is still looked for."""
         return horizon + (horizon - start) // 8 + 16
 
-    # -- blank-line levels ----------------------------------------------------------------------
+    # -- forward-scanned levels -----------------------------------------------------------------
 
-    def _scan(self, upto: int) -> None:
-        """Run the blank-line pass until it is past ``upto``, sorting each run end into the
-        levels that keep it."""
-        text, found, levels = self.text, self.found, self.levels
-        while self.scanned <= upto:
-            b = next(self.blank_lines, None)
-            if b is None:
-                self.scanned = len(text)
+    def _scan(self, scan: Scan, upto: int) -> None:
+        """Run the pass feeding ``scan`` until it is past ``upto``, sorting each position into
+        the levels that keep it."""
+        feed = self.passes[scan.source]
+        text, items, sinks = self.text, feed.items, feed.sinks
+        while feed.scanned <= upto:
+            item = next(items, None)
+            if item is None:
+                feed.scanned = len(text)
                 return
-            self.scanned = b
-            line_start = text[b - 1] == "\n"
-            for level in levels:
-                rule = level.blank_line
-                if rule is None or (rule.line_start and not line_start):
-                    continue
-                if rule.head is None or rule.head.match(text, b) is not None:
-                    found[level.name].append(b)
+            b, blank = item
+            feed.scanned = b
+            for rule, positions in sinks:
+                if rule.keeps(text, b, blank):
+                    positions.append(b)
 
     def _forget(self, start: int) -> None:
         """Drop found boundaries before ``start``: no later query looks there."""
@@ -205,8 +209,8 @@ class _Run:
     def _last(self, level: Level, after: int, upto: int) -> int | None:
         """The last boundary ``b`` of ``level`` with ``after < b <= upto`` keeping graphemes."""
         text = self.text
-        if level.blank_line is not None:
-            self._scan(upto)
+        if level.scan is not None:
+            self._scan(level.scan, upto)
             positions = self.found[level.name]
             i = bisect_right(positions, upto) - 1
             while i >= 0 and positions[i] > after:
@@ -232,8 +236,8 @@ class _Run:
     def _next(self, level: Level, after: int, before: int) -> int | None:
         """The first boundary ``b`` of ``level`` with ``after < b < before`` keeping graphemes."""
         text = self.text
-        if level.blank_line is not None:
-            self._scan(before)
+        if level.scan is not None:
+            self._scan(level.scan, before)
             positions = self.found[level.name]
             i = bisect_right(positions, after)
             while i < len(positions) and positions[i] < before:
@@ -302,13 +306,17 @@ class _Run:
             excess = tokens - limit
             b = max(first, graphemes.floor_boundary(
                 text, min(b - 1, self.map.backward(b, excess)), after))
-        # walk forward grapheme by grapheme while the count still fits (aim may be short)
-        while b < upto:
-            nxt = graphemes.ceil_boundary(text, b + 1, b)
+        # walk forward grapheme by grapheme while the count still fits (aim may be short); a
+        # BPE count can dip back under the limit a character or two later ("\n  " is 2 tokens,
+        # "\n  \n" is 1), so look a few graphemes past a failure before stopping
+        probe, nxt = 0, b
+        while nxt < upto and probe < _PROBE:
+            nxt = graphemes.ceil_boundary(text, nxt + 1, b)
             more = self._fits(start, nxt, limit)
             if more is None:
-                break
-            b, tokens = nxt, more
+                probe += 1
+            else:
+                b, tokens, probe = nxt, more, 0
         return b, tokens
 
     # -- overlap ------------------------------------------------------------------------------
@@ -338,6 +346,17 @@ class _Run:
             f"the grapheme cluster {cluster!r} at offset {start} alone is {tokens} tokens and "
             f"cannot be split; use max_tokens >= {tokens}",
         )
+
+
+class _Pass:
+    """One lazy forward pass and the found lists of the levels it feeds."""
+
+    __slots__ = ("items", "scanned", "sinks")
+
+    def __init__(self, items: Iterator[tuple[int, bool]]) -> None:
+        self.items = items
+        self.scanned = -1  # the last position the pass has reached (n once it is exhausted)
+        self.sinks: list[tuple[Scan, list[int]]] = []
 
 
 def chunk(
