@@ -19,13 +19,16 @@ span it, in any text containing the two characters around it, so BPE cannot merg
 
 ``tests/fitting/test_tokenmap.py`` checks both against the tokenizer on arbitrary Unicode.
 Where a text has no safe split for a long stretch (CJK without line breaks) a segment is cut
-anyway, marked *forced*; spans across a forced cut are counted whole, so counts stay exact
-and only aiming gets coarser. Segments are built block by block as the chunker advances, so
+anyway, marked *forced*; spans across a forced cut are counted whole (or, in CJK prose,
+bridged: see ``_bridge``), so counts stay exact and only aiming gets coarser. For exact counts
+segments are cut again at CJK safe splits (``_CJK_SPLIT``), so CJK spans re-count short
+edges. Segments are built block by block as the chunker advances, so
 ``iter_chunks`` can stop early without counting the rest.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
@@ -39,6 +42,19 @@ _SEGMENT_CHARS = 256
 _FORCED_CHARS = 1024
 _BLOCK_CHARS = 1 << 16
 
+_CJK_LETTER = "[\u3041-\u3096\u30a1-\u30fa\u30fc\u4e00-\u9fa5]"
+_CJK_MARK = "[。，、！？；：「」『』（）]"
+_CJK_SPLIT = re.compile(f"(?<={_CJK_LETTER})(?={_CJK_MARK})")
+"""Before CJK punctuation that follows a kana or a common CJK ideograph: also a safe split (a
+letter piece ends at the first non-letter, and no contraction or letter piece starts with
+these marks; a punctuation piece holds no letter). The letter ranges hold only code points
+assigned since Unicode 3.2, so every tokenizer's Unicode tables agree on them. Used only for
+exact counts: fine segments inside a segment, and bridges over forced cuts (the segments that
+aim cuts keep to ``_SAFE_SPLIT``, so where a cut is aimed does not depend on it)."""
+_CJK_SCAN = re.compile(f"{_CJK_LETTER}(?={_CJK_MARK})")
+"""``_CJK_SPLIT`` as a consuming ``re`` pattern (a fast forward scan): the split is its end."""
+_FINE_CHARS = 128
+
 
 class TokenMap:
     """Exact span counts and token-position estimates for one text and encoding."""
@@ -50,8 +66,15 @@ class TokenMap:
         self._segment = max(1, segment_chars)
         self._cuts = [0]  # segment boundaries
         self._cum = [0]  # tokens before each cut (sum of segment counts)
-        self._forced = [0]  # forced cuts up to and including each cut
+        # exact counts use finer segments: the segments cut again at CJK safe splits (aiming
+        # keeps to the segments above, so where cuts are aimed does not depend on them)
+        self._fcuts = [0]
+        self._fcum = [0]
+        self._forced = [0]  # forced cuts up to and including each fine cut
         self._edge: tuple[int, int, int] = (-1, -1, 0)  # (start, q1, count) memo
+        self._forced_at: list[int] = []  # indices of the forced cuts
+        # forced cut index -> (s1, s2, correction), see ``_bridge``
+        self._bridges: dict[int, tuple[int, int, int] | None] = {}
 
     # -- building -----------------------------------------------------------------------------
 
@@ -62,7 +85,9 @@ class TokenMap:
             return False
         stop = min(n, pos + _BLOCK_CHARS)
         cuts, cum, forced, count = self._cuts, self._cum, self._forced, self._count
+        fcuts, fcum = self._fcuts, self._fcum
         search = _SAFE_SPLIT.search
+        fine = _CJK_SCAN.search if self._safe else None
         while pos < stop:
             nxt = pos + self._segment
             is_forced = 0
@@ -75,8 +100,26 @@ class TokenMap:
                 else:
                     nxt = min(n, pos + _FORCED_CHARS)
                     is_forced = int(nxt < n)
-            cum.append(cum[-1] + count(text[pos:nxt]))
+            tokens = 0
+            sub = pos
+            match = fine(text, pos + _FINE_CHARS - 1, nxt) if fine is not None else None
+            while match is not None:  # a safe split at match.end(), inside the segment
+                q = match.end()
+                part = count(text[sub:q])
+                tokens += part
+                fcum.append(fcum[-1] + part)
+                fcuts.append(q)
+                forced.append(forced[-1])
+                sub = q
+                match = fine(text, q + _FINE_CHARS - 1, nxt)  # type: ignore[misc]
+            part = count(text[sub:nxt])
+            tokens += part
+            fcum.append(fcum[-1] + part)
+            fcuts.append(nxt)
             forced.append(forced[-1] + is_forced)
+            if is_forced:
+                self._forced_at.append(len(fcuts) - 1)
+            cum.append(cum[-1] + tokens)
             cuts.append(nxt)
             pos = nxt
         return True
@@ -90,16 +133,24 @@ class TokenMap:
     def count(self, start: int, end: int) -> int:
         """Exactly ``count(text[start:end])``, re-counting only the edges when it can."""
         self._cover(end)
-        cuts = self._cuts
+        cuts = self._fcuts
         i = bisect_left(cuts, start)
         j = bisect_right(cuts, end) - 1
         if i >= j:
             return self._count(self._text[start:end])
         # a forced cut strictly inside the span (the first and last cuts included) is not a
-        # safe split: count the span whole
+        # safe split: bridge it, or count the span whole
         forced = self._forced
+        correction = 0
         if forced[j if cuts[j] < end else j - 1] != forced[i if cuts[i] == start else i - 1]:
-            return self._count(self._text[start:end])
+            forced_at = self._forced_at
+            lo = bisect_left(forced_at, i if cuts[i] > start else i + 1)
+            hi = bisect_right(forced_at, j if cuts[j] < end else j - 1)
+            for k in forced_at[lo:hi]:
+                bridge = self._bridge(k)
+                if bridge is None or bridge[0] < start or bridge[1] > end:
+                    return self._count(self._text[start:end])
+                correction += bridge[2]
         q1, q2 = cuts[i], cuts[j]
         memo = self._edge
         if memo[0] == start and memo[1] == q1:
@@ -107,7 +158,35 @@ class TokenMap:
         else:
             head = self._count(self._text[start:q1])
             self._edge = (start, q1, head)
-        return head + self._cum[j] - self._cum[i] + self._count(self._text[q2:end])
+        tail = self._count(self._text[q2:end])
+        return head + self._fcum[j] - self._fcum[i] + tail + correction
+
+    def _bridge(self, k: int) -> tuple[int, int, int] | None:
+        """Safe splits ``s1 < f < s2`` around the forced cut ``f = cuts[k]`` (a CJK split inside
+        a neighbouring fine segment, else that segment's other end if it is no forced cut), and
+        ``count(s1:s2) - count(s1:f) - count(f:s2)``: what the sum of fine segment counts is off
+        by across ``f`` (the pieces s1:f and f:s2 each lie inside one fine segment, whose count
+        is theirs summed: they meet at a safe split). ``None`` when there are none."""
+        if k in self._bridges:
+            return self._bridges[k]
+        text, cuts, count, forced = self._text, self._fcuts, self._count, self._forced
+        f = cuts[k]
+        bridge = None
+        # a match of ``_CJK_SCAN`` searched in [pos, endpos) ends strictly inside (pos, endpos)
+        after = _CJK_SCAN.search(text, f, cuts[k + 1])
+        if after is not None:
+            s2: int | None = after.end()
+        else:  # the end of the text is never forced
+            s2 = cuts[k + 1] if forced[k + 1] == forced[k] else None
+        s1 = None
+        for before in _CJK_SCAN.finditer(text, cuts[k - 1], f):  # the last one: one segment
+            s1 = before.end()
+        if s1 is None:  # the start of the text is never forced
+            s1 = cuts[k - 1] if k == 1 or forced[k - 1] == forced[k - 2] else None
+        if s1 is not None and s2 is not None:
+            bridge = (s1, s2, count(text[s1:s2]) - count(text[s1:f]) - count(text[f:s2]))
+        self._bridges[k] = bridge
+        return bridge
 
     # -- aiming -------------------------------------------------------------------------------
 

@@ -23,13 +23,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Literal
 
 import regex  # type: ignore[import-untyped]
 
 __all__ = [
     "GRAPHEME", "LEVELS", "Level", "Scan", "Structure", "blank_line_ends", "level_at", "levels_for",
-    "newline_run_ends", "sentence_ends",
+    "newline_run_ends", "scan_batches", "sentence_ends",
 ]
 
 Structure = Literal["text", "markdown", "code"]
@@ -105,6 +106,64 @@ def sentence_ends(text: str) -> Iterator[tuple[int, bool]]:
             yield end, False
 
 
+_BATCH = 256
+"""Matches a pass reads ahead at a time: the chunker asks for boundaries in batches, so the
+Python work per boundary is a list comprehension step, not a generator resume."""
+
+Batch = tuple[list[int], list[bool] | None]
+"""Positions of one batch, in increasing order, and for each whether it ends a blank-line run
+(``None``: none does)."""
+
+
+def _newline_run_batches(text: str) -> Iterator[Batch]:
+    """``newline_run_ends`` in batches."""
+    n = len(text)
+    matches = _NEWLINE_RUN.finditer(text)
+    while batch := list(islice(matches, _BATCH)):
+        ends = [m.end() for m in batch]
+        blanks = [m.start(1) >= 0 for m in batch]
+        if ends[-1] >= n:  # only the last run can end the text
+            ends.pop()
+            blanks.pop()
+        yield ends, blanks
+
+
+def _sentence_batches(text: str) -> Iterator[Batch]:
+    """``sentence_ends`` in batches."""
+    n = len(text)
+    is_space = _IS_SPACE.match
+    matches = _SENTENCE_END.finditer(text)
+    while batch := list(islice(matches, _BATCH)):
+        ends: list[int] = []
+        for match in batch:
+            end = match.end()
+            if match.start(1) >= 0:
+                start = match.start()
+                if end > start + 1:
+                    ends.extend(range(start + 1, end))
+                if end >= n or is_space(text, end) is not None:
+                    continue
+            ends.append(end)
+        yield ends, None
+
+
+def _generic_batches(items: Iterator[tuple[int, bool]]) -> Iterator[Batch]:
+    while batch := list(islice(items, _BATCH)):
+        yield [b for b, _ in batch], [blank for _, blank in batch]
+
+
+_BATCHED: dict[object, Callable[[str], Iterator[Batch]]] = {
+    newline_run_ends: _newline_run_batches,
+    sentence_ends: _sentence_batches,
+}
+
+
+def scan_batches(source: Callable[[str], Iterator[tuple[int, bool]]], text: str) -> Iterator[Batch]:
+    """The items of the pass ``source(text)`` in batches (fast for the passes defined here)."""
+    batched = _BATCHED.get(source)
+    return batched(text) if batched is not None else _generic_batches(source(text))
+
+
 @dataclass(frozen=True)
 class Scan:
     """A level whose boundaries one lazy forward pass finds (instead of reverse searches, whose
@@ -126,6 +185,20 @@ class Scan:
             and (not self.line_start or text[b - 1] == "\n")
             and (self.head is None or self.head.match(text, b) is not None)
         )
+
+    def select(self, text: str, ends: list[int], blanks: list[bool] | None) -> list[int]:
+        """The positions of a batch this level keeps: ``keeps`` on each, a comprehension per
+        condition instead of a call per position."""
+        if self.blank:
+            if blanks is None:
+                return []
+            ends = [b for b, blank in zip(ends, blanks, strict=True) if blank]
+        if self.line_start:
+            ends = [b for b in ends if text[b - 1] == "\n"]
+        if self.head is not None:
+            head = self.head.match
+            ends = [b for b in ends if head(text, b) is not None]
+        return ends
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from tokman.counting.text import resolve_encoding
 from tokman.errors import InvalidRequestError
 from tokman.fitting import graphemes
 from tokman.fitting._tokenmap import TokenMap
-from tokman.fitting.boundaries import Level, Scan, levels_for
+from tokman.fitting.boundaries import Batch, Level, Scan, levels_for, scan_batches
 
 __all__ = ["Chunk", "TextChunker", "chunk", "iter_chunks"]
 
@@ -127,7 +127,9 @@ class _Run:
                 self.found[level.name] = []
                 feed = self.passes.get(level.scan.source)
                 if feed is None:
-                    feed = self.passes[level.scan.source] = _Pass(level.scan.source(text))
+                    feed = self.passes[level.scan.source] = _Pass(
+                        scan_batches(level.scan.source, text)
+                    )
                 feed.sinks.append((level.scan, self.found[level.name]))
 
     def run(self) -> Iterator[Chunk]:
@@ -187,15 +189,16 @@ class _Run:
         feed = self.passes[scan.source]
         text, items, sinks = self.text, feed.items, feed.sinks
         while feed.scanned <= upto:
-            item = next(items, None)
-            if item is None:
+            batch = next(items, None)
+            if batch is None:
                 feed.scanned = len(text)
                 return
-            b, blank = item
-            feed.scanned = b
+            ends, blanks = batch
+            if not ends:
+                continue
+            feed.scanned = ends[-1]
             for rule, positions in sinks:
-                if rule.keeps(text, b, blank):
-                    positions.append(b)
+                positions.extend(rule.select(text, ends, blanks))
 
     def _forget(self, start: int) -> None:
         """Drop found boundaries before ``start``: no later query looks there."""
@@ -353,7 +356,7 @@ class _Pass:
 
     __slots__ = ("items", "scanned", "sinks")
 
-    def __init__(self, items: Iterator[tuple[int, bool]]) -> None:
+    def __init__(self, items: Iterator[Batch]) -> None:
         self.items = items
         self.scanned = -1  # the last position the pass has reached (n once it is exhausted)
         self.sinks: list[tuple[Scan, list[int]]] = []
