@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from tokman.errors import ConfigurationError, UnknownModelError
+from tokman.errors import UnknownModelError
+from tokman.models._files import read_data_file
 from tokman.models._info import ModelInfo
 from tokman.models._schema import parse_models
 from tokman.models.deployments import Deployment, DeploymentMap
@@ -56,16 +57,7 @@ def read_models_file(path: str | os.PathLike[str]) -> list[ModelInfo]:
         ConfigurationError: unreadable, not JSON, or invalid; the message names the file.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigurationError(
-            f"{file}: cannot read the models file ({exc.strerror or exc})"
-        ) from exc
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise ConfigurationError(f"{file}: not valid JSON: {exc}") from exc
+    data = read_data_file(file, what="models file")
     return parse_models(data, origin=str(file))
 
 

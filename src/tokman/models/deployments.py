@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tokman.errors import ConfigurationError, InvalidRequestError
+from tokman.models._files import read_data_file
 from tokman.models._info import normalize_deployment_type
 
 __all__ = ["DEPLOYMENTS_ENV", "Deployment", "DeploymentMap"]
@@ -155,25 +156,7 @@ class DeploymentMap(Mapping[str, Deployment]):
             ConfigurationError: the file is missing, unparsable or invalid (file named).
         """
         file = Path(path)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError(
-                f"{file}: cannot read the deployments file ({exc.strerror or exc})"
-            ) from exc
-        try:
-            if file.suffix.lower() == ".toml":
-                import tomllib
-
-                data: Any = tomllib.loads(text)
-            else:
-                data = json.loads(text)
-        except ImportError as exc:  # pragma: no cover - Python 3.10
-            raise ConfigurationError(
-                f"{file}: TOML needs Python 3.11+; write the deployments as JSON"
-            ) from exc
-        except ValueError as exc:
-            raise ConfigurationError(f"{file}: not valid {file.suffix or 'JSON'}: {exc}") from exc
+        data = read_data_file(file, what="deployments file", toml=True)
         return cls.from_dict(data, origin=str(file))
 
     @classmethod

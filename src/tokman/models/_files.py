@@ -1,0 +1,49 @@
+"""Reading the user's data files (models, deployments): one place for I/O and parse errors.
+
+Every failure is a ``ConfigurationError`` that starts with the file's path, so a user with
+several files set through the environment knows which one to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tokman.errors import ConfigurationError
+
+__all__ = ["read_data_file"]
+
+
+def read_data_file(path: str | os.PathLike[str], *, what: str, toml: bool = False) -> Any:
+    """Parse a JSON file (or TOML, when allowed and the suffix says so).
+
+    Args:
+        path: the file.
+        what: how errors name it ("models file", "deployments file").
+        toml: accept ``.toml`` files (Python 3.11+).
+
+    Raises:
+        ConfigurationError: unreadable or unparsable; the message names the file.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"{file}: cannot read the {what} ({exc.strerror or exc})") from exc
+    is_toml = toml and file.suffix.lower() == ".toml"
+    try:
+        if is_toml:
+            import tomllib
+
+            return tomllib.loads(text)
+        return json.loads(text)
+    except ImportError as exc:  # pragma: no cover - Python 3.10
+        raise ConfigurationError(
+            f"{file}: TOML needs Python 3.11+; write the {what} as JSON"
+        ) from exc
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{file}: not valid {'TOML' if is_toml else 'JSON'}: {exc}"
+        ) from exc
