@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "Encoding": "tokman.encodings",
     "get_encoding": "tokman.encodings",
-    "encoding_for_model": "tokman.encodings",
+    "encoding_for_model": "tokman.models",
     "count": "tokman.counting",
     "count_file": "tokman.counting",
     "count_prompt": "tokman.counting",
@@ -90,7 +90,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.counting import count_prompt as count_prompt
     from tokman.counting import count_prompt_details as count_prompt_details
     from tokman.encodings import Encoding as Encoding
-    from tokman.encodings import encoding_for_model as encoding_for_model
     from tokman.encodings import get_encoding as get_encoding
     from tokman.fitting import Chunk as Chunk
     from tokman.fitting import TextChunker as TextChunker
@@ -104,6 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.ledger import open_async_ledger as open_async_ledger
     from tokman.ledger import open_ledger as open_ledger
     from tokman.models import ModelInfo as ModelInfo
+    from tokman.models import encoding_for_model as encoding_for_model
     from tokman.pricing import Cost as Cost
     from tokman.pricing import CostEstimate as CostEstimate
     from tokman.pricing import cost as cost

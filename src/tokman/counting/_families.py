@@ -7,17 +7,19 @@ definitions and images. The constants below are the ones that reproduce API-repo
 where a number is documented or inferred but no exact API observation confirms it (the
 counts then carry a note in ``PromptCount.uncertain``).
 
-Families are matched by the longest prefix of the model name after removing ``ft:`` and
-Azure routing decoration. The encoding always comes from ``tokman.models.encoding_for``.
+Families are matched by the longest prefix of the model name's table key
+(``tokman._names.parse_model_name``: no ``ft:`` or Azure routing decoration), or named by a
+registered model's ``family``. The encoding always comes from ``tokman.models.encoding_for``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tokman._names import parse_model_name
 from tokman.counting.images import PatchRule, TileRule
 
-__all__ = ["FAMILIES", "Framing", "ModelRules", "rules_for_name"]
+__all__ = ["FAMILIES", "Framing", "ModelRules", "rules_for_family", "rules_for_name"]
 
 
 @dataclass(frozen=True)
@@ -116,24 +118,7 @@ FAMILIES: tuple[tuple[str, ModelRules], ...] = (
 )
 _BY_LENGTH = tuple(sorted(FAMILIES, key=lambda row: -len(row[0])))
 
-_ROUTES = ("azure/", "openai/")
-_REGIONS = ("eu/", "us/", "global/", "global-standard/", "datazone/")
-
-
-def normalize(model: str) -> str:
-    """The base model name: without ``ft:``/Azure fine-tune suffixes or routing prefixes."""
-    name = model.strip().lower()
-    for route in _ROUTES:
-        if name.startswith(route):
-            name = name[len(route) :]
-            for region in _REGIONS:
-                if name.startswith(region):
-                    name = name[len(region) :]
-                    break
-            break
-    if name.startswith("ft:"):
-        name = name[3:].split(":", 1)[0]
-    return name.split(".ft-", 1)[0]
+_BY_FAMILY = {rules.family: rules for _, rules in FAMILIES}
 
 
 def rules_for_name(model: str) -> ModelRules | None:
@@ -144,8 +129,17 @@ def rules_for_name(model: str) -> ModelRules | None:
     >>> rules_for_name("text-embedding-3-small") is None
     True
     """
-    name = normalize(model)
+    name = parse_model_name(model).base
     for prefix, rules in _BY_LENGTH:
         if name.startswith(prefix):
             return rules
     return None
+
+
+def rules_for_family(family: str) -> ModelRules | None:
+    """The rules of a family by name (``tokman._names.CHAT_FAMILIES``), or ``None``.
+
+    >>> rules_for_family("gpt-4.1-nano").image.multiplier
+    2.46
+    """
+    return _BY_FAMILY.get(family)

@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NoReturn
 
-from tokman.counting._families import Framing, ModelRules, rules_for_name
+from tokman import models
+from tokman.counting._families import Framing, ModelRules, rules_for_family, rules_for_name
 from tokman.counting.images import image_size, image_tokens, size_needed
 from tokman.counting.tools import render_functions
 from tokman.encodings import get_encoding
@@ -32,10 +33,6 @@ _UNSUPPORTED_PARTS = {
     "input_audio": "audio input is billed by duration, which tokman does not count yet",
     "file": "file parts (PDFs) are not counted by tokman yet",
 }
-
-# model name -> (encoding name, rules); bounded by the number of distinct model names used
-_resolved: dict[str, tuple[str, ModelRules]] = {}
-_RESOLVED_MAX = 512
 
 ImageSizes = Mapping[str, tuple[int, int]]
 
@@ -132,34 +129,48 @@ def _bad(field_path: str, value: object, expected: str) -> NoReturn:
 
 
 def _resolve(model: object) -> tuple[str, ModelRules]:
+    """The encoding and framing rules of ``model``, memoised by the registry.
+
+    The registry drops the memo whenever a model or deployment is registered, so a
+    re-registered name is never counted with its old encoding or framing.
+    """
     if not isinstance(model, str):
         _bad("model", model, "the model name as a string, e.g. model='gpt-4o'")
-    found = _resolved.get(model)
-    if found is not None:
-        return found
-    from tokman.models import encoding_for
+    return models.memo("chat-rules", model, lambda: _rules_of(model))
 
-    encoding = encoding_for(model)  # UnknownModelError for names nobody knows
-    rules = rules_for_name(model)
+
+def _rules_of(model: str) -> tuple[str, ModelRules]:
+    encoding = models.encoding_for(model)  # UnknownModelError for names nobody knows
+    try:
+        info: models.ModelInfo | None = models.get(model)
+    except UnknownModelError:
+        info = None  # known to the prefix rules only, e.g. a future snapshot
+    rules = None
+    if info is not None and info.family and not info.shipped:
+        rules = rules_for_family(info.family)  # the user said how it frames prompts
+    names = [model] if info is None else [model, info.name, info.base_model or ""]
+    for name in names:
+        if rules is None and name:
+            rules = rules_for_name(name)
+    if rules is None and info is not None and info.family:
+        rules = rules_for_family(info.family)
     if rules is None:
-        # an Azure deployment or a user-registered alias: frame it as the model it serves;
-        # not cached, since the deployment map may change while the process runs
-        from tokman.models import get
-
-        served = get(model)
-        served_rules = rules_for_name(served.base_model or served.name)
-        if served_rules is None:
-            raise UnknownModelError(
-                model,
-                kind="chat model",
-                hint="tokman knows its encoding but not how Chat Completions frames its prompts "
-                "(it may not be a chat model); use tokman.count(text, model=...) for plain text.",
-            )
-        return encoding, served_rules
-    if len(_resolved) >= _RESOLVED_MAX:
-        _resolved.clear()
-    _resolved[model] = found = (encoding, rules)
-    return found
+        what = "an embeddings model" if info is not None and info.kind == "embedding" else ""
+        raise UnknownModelError(
+            model,
+            kind="chat model",
+            hint=(
+                f"It is {what}, which takes no chat prompt; count its input with "
+                "tokman.count(text, model=...)."
+                if what
+                else "tokman knows its encoding but not how Chat Completions frames its "
+                "prompts. If it is a chat model, register it with the family whose framing it "
+                f"shares: tokman.models.register({model!r}, encoding={encoding!r}, "
+                "context_window=..., family='gpt-4o'); for plain text use "
+                "tokman.count(text, model=...)."
+            ),
+        )
+    return encoding, rules
 
 
 class _Counter:

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Encoding",
     "configure",
-    "encoding_for_model",
     "encoding_name_for_model",
     "get_encoding",
     "list_encodings",
@@ -220,7 +219,3 @@ def get_encoding(name: str) -> Encoding:
             found = _encodings[name] = Encoding(spec, contents, path)
     return found
 
-
-def encoding_for_model(model: str) -> Encoding:
-    """The encoding used by ``model`` (OpenAI or Azure spelling, snapshot or ``ft:`` name)."""
-    return get_encoding(encoding_name_for_model(model))

@@ -1,8 +1,9 @@
 """Which encoding a model name uses, for every current OpenAI and Azure OpenAI spelling.
 
 Exact names first, then prefixes in order (the first match wins, so ``gpt-4o-`` is tried before
-``gpt-4-``). Fine-tune names (``ft:gpt-4o-mini:org::id``) resolve through their base model and
-an ``azure/`` or region prefix (``azure/eu/gpt-5``) is ignored. The model registry can know
+``gpt-4-``), both on the table key ``tokman._names.parse_model_name`` gives: fine-tune names
+(``ft:gpt-4o-mini:org::id``) resolve through their base model and an ``azure/`` or region
+prefix (``azure/eu/gpt-5``) is ignored. The model registry can know
 more names (aliases, user-registered models, Azure deployments) and consults this table last.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 
+from tokman._names import parse_model_name
 from tokman.errors import UnknownModelError
 
 __all__ = [
@@ -60,29 +62,6 @@ MODEL_PREFIX_TO_ENCODING: tuple[tuple[str, str], ...] = (
     ("text-embedding-ada-002-", "cl100k_base"),
 )
 
-_AZURE_ROUTE_PREFIXES = ("azure/", "openai/")
-_AZURE_REGIONS = ("eu/", "us/", "global/", "global-standard/", "datazone/")
-
-
-def _strip_routing(name: str) -> str:
-    for prefix in _AZURE_ROUTE_PREFIXES:
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            for region in _AZURE_REGIONS:
-                if name.startswith(region):
-                    return name[len(region) :]
-    return name
-
-
-def _base_of_fine_tune(name: str) -> str:
-    # ft:gpt-4o-mini-2024-07-18:org:suffix:id -> gpt-4o-mini-2024-07-18;
-    # Azure: gpt-4o-mini-2024-07-18.ft-0123abcd -> gpt-4o-mini-2024-07-18
-    if name.startswith("ft:"):
-        name = name[3:].split(":", 1)[0]
-    if ".ft-" in name:
-        name = name.split(".ft-", 1)[0]
-    return name
-
 
 def known_model_names() -> list[str]:
     """Every exact name in the table (for suggestions)."""
@@ -97,7 +76,7 @@ def encoding_name_for_model(model: str) -> str:
     >>> encoding_name_for_model("ft:gpt-3.5-turbo-0125:acme::abc123")
     'cl100k_base'
     """
-    name = _base_of_fine_tune(_strip_routing(model.strip()))
+    name = parse_model_name(model).base
     found = MODEL_TO_ENCODING.get(name)
     if found is not None:
         return found
@@ -105,6 +84,6 @@ def encoding_name_for_model(model: str) -> str:
         if name.startswith(prefix):
             return encoding
     raise UnknownModelError(
-        model,
+        model.strip(),
         close_matches=difflib.get_close_matches(name, known_model_names(), n=3, cutoff=0.6),
     )

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import builtins
 import os
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, TypeVar
 
-from tokman.encodings import encoding_name_for_model
+from tokman.encodings import Encoding, encoding_name_for_model, get_encoding
 from tokman.errors import ConfigurationError, UnknownModelError
 from tokman.models._info import ModelInfo, Price, normalize_deployment_type
 from tokman.models._registry import MODELS_FILE_ENV, Registry, read_models_file
@@ -38,10 +38,12 @@ __all__ = [
     "Price",
     "deployments",
     "encoding_for",
+    "encoding_for_model",
     "get",
     "list",
     "load",
     "load_deployments",
+    "memo",
     "normalize_deployment_type",
     "register",
     "register_deployment",
@@ -50,6 +52,7 @@ __all__ = [
 ]
 
 _registry = Registry()
+_T = TypeVar("_T")
 
 
 def get(name: str) -> ModelInfo:
@@ -239,19 +242,46 @@ def encoding_for(model: str) -> str:
 
     >>> encoding_for("gpt-4.1-nano-2025-04-14")
     'o200k_base'
+
+    Raises:
+        UnknownModelError: neither the registry nor the prefix rules know the name.
     """
     if not isinstance(model, str):
         raise UnknownModelError(repr(model), hint="Pass the model name as a string.")
-    cached = _registry.cached_encoding(model)
-    if cached is not None:
-        return cached
+    return _registry.memo("encoding", model, lambda: _resolve_encoding(model))
+
+
+def _resolve_encoding(model: str) -> str:
     info = _registry.find(model)
     if info is not None:
-        encoding = info.encoding
-    else:
-        try:
-            encoding = encoding_name_for_model(model)
-        except UnknownModelError:
-            raise _registry.unknown(str(model)) from None
-    _registry.remember_encoding(model, encoding)
-    return encoding
+        return info.encoding
+    try:
+        return encoding_name_for_model(model)
+    except UnknownModelError:
+        raise _registry.unknown(model.strip()) from None
+
+
+def encoding_for_model(model: str) -> Encoding:
+    """The verified :class:`~tokman.encodings.Encoding` a model (or deployment) counts with.
+
+    tiktoken's ``encoding_for_model``, resolved the way every tokman API resolves a model name:
+    registered models and Azure deployment names included.
+
+    >>> _ = register_deployment("chat-prod", model="gpt-4o")
+    >>> encoding_for_model("chat-prod").name
+    'o200k_base'
+    >>> reset()
+
+    Raises:
+        UnknownModelError: the name is not known.
+    """
+    return get_encoding(encoding_for(model))
+
+
+def memo(kind: str, key: Hashable, compute: Callable[[], _T]) -> _T:
+    """``compute()``, cached under ``(kind, key)`` until the registry next changes.
+
+    For layers above the registry (chat framing, prices) that derive values from a model name:
+    the cache is dropped on every ``register``/``load``/``register_deployment``/``reset``.
+    """
+    return _registry.memo(kind, key, compute)

@@ -18,6 +18,7 @@ __all__ = [
     "AZURE_DEPLOYMENT_TYPES",
     "BATCH_FACTOR",
     "DATA_ZONE_FACTOR",
+    "SHIPPED_ORIGIN",
     "ModelInfo",
     "Price",
     "normalize_deployment_type",
@@ -27,6 +28,9 @@ __all__ = [
 #: without a deployment type (LiteLLM's unlabelled ``azure/<model>`` keys): it applies to any
 #: type that has no price of its own.
 AZURE_DEPLOYMENT_TYPES = ("global", "datazone", "regional", "*")
+
+#: ``ModelInfo.origin`` of the entries tokman ships.
+SHIPPED_ORIGIN = "tokman/models/data/models.json"
 
 #: Microsoft: Global Batch / Data Zone Batch cost 50 % less than the matching Standard type.
 BATCH_FACTOR = Decimal("0.5")
@@ -349,6 +353,11 @@ class ModelInfo:
     def as_fine_tune(self, name: str) -> ModelInfo:
         """This base model's tokenizer and limits under a fine-tune's name, without prices."""
         return replace(self, name=name, base_model=self.name, aliases=(), snapshots=(), prices=())
+
+    @property
+    def shipped(self) -> bool:
+        """Whether this entry comes from tokman's own ``models.json`` (not a user's)."""
+        return self.origin.startswith(SHIPPED_ORIGIN)
 
     @property
     def names(self) -> Sequence[str]:

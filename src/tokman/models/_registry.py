@@ -1,10 +1,15 @@
 """Name resolution: shipped data, then user files and registrations, then Azure deployments.
 
-Lookup order for ``get(name)``: an Azure deployment of that name; an exact model name, alias or
-dated snapshot (user entries shadow shipped ones); the same after removing an ``azure/`` or
-``openai/`` route (``azure/eu/gpt-5`` also says "Data Zone"); a fine-tune's base model. There
-is no prefix guessing here: a name nobody registered is an ``UnknownModelError``, never another
-model's limits or prices.
+Names are taken apart once by ``tokman._names.parse_model_name``; lookup order for ``get(name)``:
+an Azure deployment of that name (also behind an ``azure/`` route); an exact model name, alias
+or dated snapshot, case-insensitively (user entries shadow shipped ones), after removing an
+``azure/`` or ``openai/`` route (``azure/eu/gpt-5`` also says "Data Zone"); a fine-tune's base
+model. There is no prefix guessing here: a name nobody registered is an ``UnknownModelError``,
+never another model's limits or prices.
+
+Everything derived from a name (its encoding, its chat framing, its price) is memoised through
+:meth:`Registry.memo`, and every change to the registry drops those memos at once, so no layer
+keeps a private cache that goes stale (the chat counter's did).
 """
 
 from __future__ import annotations
@@ -13,30 +18,25 @@ import difflib
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar
 
+from tokman._names import ModelName, parse_model_name
 from tokman.errors import UnknownModelError
 from tokman.models._files import read_data_file
-from tokman.models._info import ModelInfo
+from tokman.models._info import SHIPPED_ORIGIN, ModelInfo
 from tokman.models._schema import parse_models
-from tokman.models.deployments import Deployment, DeploymentMap
+from tokman.models.deployments import DeploymentMap
 
 __all__ = ["MODELS_FILE_ENV", "Registry"]
 
 MODELS_FILE_ENV = "TOKMAN_MODELS_FILE"
 _SHIPPED = "models.json"
 
-# azure/<region>/<model>: region segments LiteLLM and others use, and the type each implies
-_ROUTE_TYPES = {
-    "eu/": "datazone",
-    "us/": "datazone",
-    "datazone/": "datazone",
-    "global/": "global",
-    "global-standard/": "global",
-    "regional/": "regional",
-}
+_T = TypeVar("_T")
+_MEMO_MAX = 4096  # distinct names per kind; far above what a process uses
 _HINT = (
     "Register it: tokman.models.register({name!r}, encoding='o200k_base', "
     "context_window=..., max_output_tokens=...), add it to the JSON file named by "
@@ -47,7 +47,7 @@ _HINT = (
 
 def _read_shipped() -> list[ModelInfo]:
     text = resources.files("tokman.models").joinpath("data", _SHIPPED).read_text("utf-8")
-    return parse_models(json.loads(text), origin=f"tokman/models/data/{_SHIPPED}")
+    return parse_models(json.loads(text), origin=SHIPPED_ORIGIN)
 
 
 def read_models_file(path: str | os.PathLike[str]) -> list[ModelInfo]:
@@ -73,8 +73,9 @@ class Registry:
         self._deployments = DeploymentMap()
         self._env_deployments = DeploymentMap()
         self._all_deployments: DeploymentMap | None = None
-        # name -> encoding, for the counting hot path; cleared by every change to the registry
-        self._encodings: dict[str, str] = {}
+        # kind -> key -> value derived from the registry; cleared by every change to it
+        self._memos: dict[str, dict[Hashable, Any]] = {}
+        self.generation = 0
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -94,14 +95,15 @@ class Registry:
 
     def _changed(self) -> None:
         self._all_deployments = None
-        self._encodings = {}
+        self._memos = {}
+        self.generation += 1
 
     def _reindex(self) -> None:
         index: dict[str, ModelInfo] = {}
         for table in (self._shipped, self._user):  # user entries shadow shipped ones
             for info in table.values():
                 for name in info.names:
-                    index[name] = info
+                    index[name.lower()] = info
         self._index = index
         self._changed()
 
@@ -142,16 +144,28 @@ class Registry:
                 merged = self._all_deployments = self._env_deployments.merged(self._deployments)
         return merged
 
-    def cached_encoding(self, name: str) -> str | None:
-        """The encoding already resolved for ``name`` since the registry last changed."""
-        self._ensure()
-        return self._encodings.get(name)
+    def memo(self, kind: str, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``, remembered under ``(kind, key)`` until the registry next changes.
 
-    def remember_encoding(self, name: str, encoding: str) -> None:
-        """Keep ``name -> encoding`` for the next lookup (bounded: names are few in practice)."""
-        if len(self._encodings) >= 4096:
-            self._encodings = {}
-        self._encodings[name] = encoding
+        The one cache for values derived from the registry (a name's encoding, chat framing,
+        price); a value computed while another thread changed the registry is not kept.
+        """
+        self._ensure()
+        table = self._memos.get(kind)
+        if table is not None:
+            try:
+                return table[key]  # type: ignore[no-any-return]
+            except KeyError:
+                pass
+        generation = self.generation
+        value = compute()
+        with self._lock:
+            if generation == self.generation:
+                table = self._memos.setdefault(kind, {})
+                if len(table) >= _MEMO_MAX:
+                    table.clear()
+                table[key] = value
+        return value
 
     def models(self) -> list[ModelInfo]:
         """Every model once (user entries replacing shipped ones of the same name)."""
@@ -164,14 +178,11 @@ class Registry:
         if not isinstance(name, str) or not name.strip():
             raise UnknownModelError(repr(name), hint="Pass the model name as a string.")
         self._ensure()
-        key = name.strip()
-        deployment = self.deployments().get(key)
-        if deployment is not None:
-            return self._via_deployment(deployment)
-        found = self._lookup(key)
+        parsed = parse_model_name(name)
+        found = self._deployment(parsed) or self._lookup(parsed)
         if found is not None:
             return found
-        raise self.unknown(key)
+        raise self.unknown(parsed.given)
 
     def find(self, name: str) -> ModelInfo | None:
         """Like :meth:`get` but ``None`` for an unknown name."""
@@ -180,8 +191,14 @@ class Registry:
         except UnknownModelError:
             return None
 
-    def _via_deployment(self, deployment: Deployment) -> ModelInfo:
-        found = self._lookup(deployment.model)
+    def _deployment(self, parsed: ModelName) -> ModelInfo | None:
+        deployments = self.deployments()
+        deployment = deployments.get(parsed.given)
+        if deployment is None and parsed.provider == "azure":
+            deployment = deployments.get(parsed.name)
+        if deployment is None:
+            return None
+        found = self._lookup(parse_model_name(deployment.model))
         if found is None:
             known = self.unknown(deployment.model)
             raise UnknownModelError(
@@ -197,53 +214,24 @@ class Registry:
             deployment_type=deployment.deployment_type,
         )
 
-    def _lookup(self, key: str) -> ModelInfo | None:
-        found = self._index.get(key)
-        if found is not None:
+    def _lookup(self, parsed: ModelName) -> ModelInfo | None:
+        index = self._index
+        found = index.get(parsed.name.lower())
+        if found is None and parsed.fine_tuned:
+            base = index.get(parsed.base)
+            found = None if base is None else base.as_fine_tune(parsed.name)
+        if found is None or parsed.provider is None:
             return found
-        routed = self._routed(key)
-        if routed is not None:
-            return routed
-        return self._fine_tune(key)
-
-    def _routed(self, key: str) -> ModelInfo | None:
-        for route, provider in (("azure/", "azure"), ("openai/", "openai")):
-            if not key.startswith(route):
-                continue
-            rest, dtype = key[len(route) :], None
-            if provider == "azure":
-                for segment, implied in _ROUTE_TYPES.items():
-                    if rest.startswith(segment):
-                        rest, dtype = rest[len(segment) :], implied
-                        break
-            inner = self._index.get(rest) or self._fine_tune(rest)
-            if inner is None:
-                return None
-            return inner.with_route(provider=provider, deployment_type=dtype)
-        return None
-
-    def _fine_tune(self, key: str) -> ModelInfo | None:
-        # OpenAI: ft:gpt-4o-mini-2024-07-18:org:suffix:id; Azure: gpt-4o-mini-2024-07-18.ft-abc
-        base = key
-        if base.startswith("ft:"):
-            base = base[3:].split(":", 1)[0]
-        if ".ft-" in base:
-            base = base.split(".ft-", 1)[0]
-        if base == key:
-            return None
-        found = self._index.get(base)
-        return None if found is None else found.as_fine_tune(key)
+        return found.with_route(provider=parsed.provider, deployment_type=parsed.deployment_type)
 
     def known_names(self) -> list[str]:
         """Every name ``get`` resolves directly: models, aliases, snapshots, deployments."""
         self._ensure()
-        return sorted({*self._index, *self.deployments()})
+        names = {name for info in self._index.values() for name in info.names}
+        return sorted(names | set(self.deployments()))
 
     def unknown(self, name: str) -> UnknownModelError:
         """The error for an unresolvable name, with the closest known names."""
-        stripped = name
-        for route in ("azure/", "openai/"):
-            if stripped.startswith(route):
-                stripped = stripped[len(route) :].split("/")[-1]
+        stripped = parse_model_name(name).name
         close = difflib.get_close_matches(stripped, self.known_names(), n=3, cutoff=0.6)
         return UnknownModelError(name, close_matches=close, hint=_HINT.format(name=name))

@@ -9,10 +9,12 @@ can load, prices as exact decimal strings with an ISO ``effective`` date. Every 
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
+from tokman._names import FAMILIES
 from tokman.errors import ConfigurationError
 from tokman.models._info import AZURE_DEPLOYMENT_TYPES, ModelInfo, Price
 
@@ -70,6 +72,20 @@ def _str(where: _Where, field: str, value: Any, *, empty: bool = True) -> str:
             field, value, "expected a non-empty string" if not empty else "expected a string"
         )
     return value
+
+
+def _family(where: _Where, value: Any) -> str:
+    family = _str(where, "family", value)
+    if family and family not in FAMILIES:
+        close = difflib.get_close_matches(family, FAMILIES, n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+        where.fail(
+            "family",
+            family,
+            f"{hint}not a family tokman knows; give the family whose prompt framing the model "
+            f"shares (one of {', '.join(FAMILIES)}), or leave it out",
+        )
+    return family
 
 
 def _names(where: _Where, field: str, value: Any) -> tuple[str, ...]:
@@ -228,7 +244,7 @@ def parse_model(raw: Any, *, origin: str, index: int = 0) -> ModelInfo:
         context_window=context,
         max_output_tokens=max_output,
         max_input_tokens=max_input or context,
-        family=_str(where, "family", raw.get("family", "")),
+        family=_family(where, raw.get("family", "")),
         kind=kind,
         reasoning=reasoning,
         providers=providers,
