@@ -20,12 +20,24 @@ exception that code already catches for that kind of failure (``ValueError`` for
 
 Messages are built by one helper per kind of failure so that every message names the field,
 the value and the fix in the same words wherever it is raised.
+
+Every class carries a stable machine-readable ``code`` (``context_length_exceeded``,
+``rate_limit_exceeded``, ``budget_exceeded``, ``invalid_request``, ``unknown_model``, ...) and
+the ``http_status`` a server answers with, and :meth:`TokmanError.to_openai_error` renders the
+OpenAI-style error body, so the SDK integration and the gateway keep no mapping tables of
+their own: a new error class is mapped where it is defined.
+
+>>> err = InvalidRequestError("max_tokens", -1, "expected a positive integer")
+>>> err.code, err.http_status, err.to_openai_error()["error"]["param"]
+('invalid_request', 400, 'max_tokens')
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, ClassVar
 
 __all__ = [
     "BudgetExceededError",
@@ -45,15 +57,49 @@ __all__ = [
 
 
 class TokmanError(Exception):
-    """Base class of every error tokman raises on purpose."""
+    """Base class of every error tokman raises on purpose.
+
+    Attributes:
+        code: stable identifier of the kind of failure, for programs and wire formats.
+        http_status: the status an HTTP server (the gateway) answers with.
+        openai_type: the ``error.type`` OpenAI's API uses for this kind of failure.
+    """
+
+    code: ClassVar[str] = "tokman_error"
+    http_status: ClassVar[int] = 500
+    openai_type: ClassVar[str] = "server_error"
+
+    @property
+    def param(self) -> str | None:
+        """The request field at fault, when there is one (OpenAI's ``error.param``)."""
+        return None
+
+    def to_openai_error(self) -> dict[str, Any]:
+        """The error as OpenAI's API would send it: ``{"error": {message, type, param, code}}``.
+
+        Clients written for OpenAI (any language) read these fields, so the gateway sends
+        exactly this body with :attr:`http_status`.
+        """
+        return {
+            "error": {
+                "message": str(self),
+                "type": self.openai_type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
 
 
 class ConfigurationError(TokmanError, ValueError):
     """A setting, URL or data file is invalid."""
 
+    code = "configuration_error"
+
 
 class MissingDependencyError(ConfigurationError, ImportError):
     """An optional dependency is needed for this feature; the message names the extra."""
+
+    code = "missing_dependency"
 
     def __init__(self, package: str, *, extra: str, feature: str) -> None:
         self.package = package
@@ -70,6 +116,10 @@ class UnknownModelError(TokmanError, LookupError):
     tokman never falls back to another model's tokenizer, limits or prices: a wrong answer
     that looks right is worse than an error.
     """
+
+    code = "unknown_model"
+    http_status = 404
+    openai_type = "invalid_request_error"
 
     def __init__(
         self,
@@ -94,13 +144,22 @@ class UnknownModelError(TokmanError, LookupError):
     def __str__(self) -> str:  # LookupError would otherwise quote the message like a key
         return str(self.args[0])
 
+    @property
+    def param(self) -> str | None:
+        """Always ``"model"``: the field that named the unknown model."""
+        return "model"
+
 
 class VocabularyError(TokmanError):
     """A tokenizer vocabulary file could not be used."""
 
+    code = "vocabulary_error"
+
 
 class VocabularyNotFoundError(VocabularyError):
     """No verified copy of an encoding's vocabulary exists anywhere tokman looks."""
+
+    code = "vocabulary_not_found"
 
     def __init__(self, encoding: str, searched: Iterable[str], fix: str) -> None:
         self.encoding = encoding
@@ -115,6 +174,8 @@ class VocabularyNotFoundError(VocabularyError):
 class VocabularyIntegrityError(VocabularyError):
     """A vocabulary file exists but its sha256 is not the official one."""
 
+    code = "vocabulary_integrity"
+
     def __init__(self, encoding: str, path: str, expected: str, actual: str) -> None:
         self.encoding = encoding
         self.path = path
@@ -128,9 +189,19 @@ class VocabularyIntegrityError(VocabularyError):
 
 
 class InvalidRequestError(TokmanError, ValueError):
-    """A request or argument is malformed; the message names the field and the fix."""
+    """A request or argument is malformed; the message names the field and the fix.
 
-    def __init__(self, field: str, value: Any, expected: str) -> None:
+    Attributes:
+        field: the argument or request field path (``messages[2].content``).
+        value: the value given (shown shortened in the message).
+        expected: what would be accepted, and how to fix it.
+    """
+
+    code = "invalid_request"
+    http_status = 400
+    openai_type = "invalid_request_error"
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
         self.field = field
         self.value = value
         self.expected = expected
@@ -139,15 +210,35 @@ class InvalidRequestError(TokmanError, ValueError):
             shown = shown[:77] + "..."
         super().__init__(f"{field}={shown} is invalid: {expected}")
 
+    @property
+    def param(self) -> str | None:
+        """The field at fault."""
+        return self.field
+
 
 class LimitExceededError(TokmanError):
     """A request would exceed a limit (context window, budget, rate limit)."""
 
+    code = "limit_exceeded"
+    http_status = 400
+    openai_type = "invalid_request_error"
+
 
 class ContextWindowExceededError(LimitExceededError):
-    """The prompt plus the requested output does not fit the model's limits."""
+    """The prompt plus the requested output does not fit the model's limits.
 
-    def __init__(self, message: str, *, tokens: int, limit: int, breakdown: Any = None) -> None:
+    Attributes:
+        tokens: what the request needs (prompt plus requested completion).
+        limit: the limit it is over.
+        over_by: ``tokens - limit``.
+        breakdown: the prompt's :class:`tokman.PromptCount`, when it was counted.
+    """
+
+    code = "context_length_exceeded"  # OpenAI's own code for this failure
+
+    def __init__(
+        self, message: str, *, tokens: int, limit: int, breakdown: object | None = None
+    ) -> None:
         self.tokens = tokens
         self.limit = limit
         self.over_by = tokens - limit
@@ -156,40 +247,63 @@ class ContextWindowExceededError(LimitExceededError):
 
 
 class BudgetExceededError(LimitExceededError):
-    """Reserving this request would take a budget over its limit."""
+    """Reserving this request would take a budget over its limit.
+
+    Answered with 429 like OpenAI's ``insufficient_quota``; servers should also tell clients
+    not to retry before ``resets_at`` (the gateway sends ``x-should-retry: false``).
+
+    Attributes:
+        budget: the :class:`tokman.Budget` (or its id).
+        budget_id: the budget's id.
+        limit, spent, reserved, requested: amounts in the budget's unit.
+        unit: ``"USD"`` or ``"tokens"``.
+        resets_at: when the budget's period restarts (``None``: never).
+    """
+
+    code = "budget_exceeded"
+    http_status = 429
+    openai_type = "insufficient_quota"
 
     def __init__(
         self,
-        budget: Any,
+        budget: object,
         *,
-        limit: Any,
-        spent: Any,
-        reserved: Any,
-        requested: Any,
+        limit: Decimal | int,
+        spent: Decimal | int,
+        reserved: Decimal | int,
+        requested: Decimal | int,
         unit: str,
-        resets_at: Any = None,
+        resets_at: _dt.datetime | None = None,
     ) -> None:
         self.budget = budget
+        self.budget_id = str(getattr(budget, "id", budget))
         self.limit = limit
         self.spent = spent
         self.reserved = reserved
         self.requested = requested
         self.unit = unit
         self.resets_at = resets_at
-        name = getattr(budget, "id", budget)
         when = (
             f"The budget resets at {resets_at.isoformat()}; wait until then or raise its limit."
             if resets_at is not None
             else "The budget has no period and never resets: raise its limit or add a new one."
         )
         super().__init__(
-            f"Budget {name!r} has no room for this request: spent {spent} + reserved {reserved} "
+            f"Budget {self.budget_id!r} has no room for this request: spent {spent} + reserved {reserved} "
             f"+ requested {requested} > limit {limit} {unit}. {when}"
         )
 
 
 class RateLimitExceededError(LimitExceededError):
-    """The deployment's TPM/RPM quota has no room for this request now."""
+    """The deployment's TPM/RPM quota has no room for this request now.
+
+    Attributes:
+        retry_after: seconds after which the request would be admitted, when known.
+    """
+
+    code = "rate_limit_exceeded"
+    http_status = 429
+    openai_type = "requests"
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         self.retry_after = retry_after
