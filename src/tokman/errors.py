@@ -289,8 +289,8 @@ class BudgetExceededError(LimitExceededError):
             else "The budget has no period and never resets: raise its limit or add a new one."
         )
         super().__init__(
-            f"Budget {self.budget_id!r} has no room for this request: spent {spent} + reserved {reserved} "
-            f"+ requested {requested} > limit {limit} {unit}. {when}"
+            f"Budget {self.budget_id!r} has no room for this request: spent {spent} + reserved "
+            f"{reserved} + requested {requested} > limit {limit} {unit}. {when}"
         )
 
 
