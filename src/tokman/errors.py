@@ -312,3 +312,6 @@ class RateLimitExceededError(LimitExceededError):
 
 class StorageError(TokmanError):
     """A ledger or budget store failed; the original exception is the ``__cause__``."""
+
+    code = "storage_error"
+    http_status = 503

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tokman.config import Settings
 from tokman.encodings._catalog import VOCABULARIES, EncodingSpec
 from tokman.encodings._fast import fast_counter
 from tokman.encodings._models import encoding_name_for_model
@@ -134,7 +135,7 @@ def _parse_ranks(contents: bytes) -> dict[bytes, int]:
 
 
 def _fast_counter(name: str) -> Callable[[str], int] | None:
-    if os.environ.get(TOKENIZER_ENV, "").lower() == "tiktoken":
+    if Settings.from_env().tokenizer == "tiktoken":
         return None
     return fast_counter(name)
 

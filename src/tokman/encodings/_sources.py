@@ -4,7 +4,7 @@ Each source is one small class that lists candidate paths for a file and describ
 the not-found error. The chain is: an explicit directory (``configure(vocab_dir=...)`` or
 ``TOKMAN_VOCAB_DIR``), ``TIKTOKEN_CACHE_DIR`` / ``DATA_GYM_CACHE_DIR``, tiktoken's default
 cache in the temp directory, then official copies shipped inside installed packages. Nothing
-here downloads anything or changes ``os.environ`` (other libraries overwrite
+here downloads anything or changes the environment (other libraries overwrite
 ``TIKTOKEN_CACHE_DIR``; we only read it).
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from tokman.config import Settings
 from tokman.encodings._catalog import VocabularyFile
 
 __all__ = [
@@ -119,17 +120,16 @@ class PackagedFile:
 
 def default_sources(vocab_dir: str | os.PathLike[str] | None) -> list[VocabSource]:
     """The chain in precedence order, read from settings and the environment at call time."""
+    settings = Settings.from_env()
     sources: list[VocabSource] = []
     if vocab_dir is not None:
         sources.append(ExplicitDir(Path(vocab_dir), "configure(vocab_dir=...)"))
-    env_dir = os.environ.get(VOCAB_DIR_ENV)
-    if env_dir:
-        sources.append(ExplicitDir(Path(env_dir), f"${VOCAB_DIR_ENV}"))
-    for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
-        value = os.environ.get(var)
-        if value:
-            sources.append(TiktokenCacheDir(Path(value), f"${var}"))
-            break
+    if settings.vocab_dir is not None:
+        sources.append(ExplicitDir(settings.vocab_dir, f"${VOCAB_DIR_ENV}"))
+    if settings.tiktoken_cache_dir is not None:
+        sources.append(
+            TiktokenCacheDir(settings.tiktoken_cache_dir, f"${settings.tiktoken_cache_var}")
+        )
     sources.append(
         TiktokenCacheDir(Path(tempfile.gettempdir()) / "data-gym-cache", "tiktoken's default cache")
     )
@@ -139,10 +139,12 @@ def default_sources(vocab_dir: str | os.PathLike[str] | None) -> list[VocabSourc
 
 def unset_settings(vocab_dir: str | os.PathLike[str] | None) -> list[str]:
     """The settings that would add a place to search but are not set (for the error text)."""
+    settings = Settings.from_env()
     unset = []
     if vocab_dir is None:
         unset.append("configure(vocab_dir=...): not set")
-    for var in (VOCAB_DIR_ENV, "TIKTOKEN_CACHE_DIR"):
-        if not os.environ.get(var):
-            unset.append(f"${var}: not set")
+    if settings.vocab_dir is None:
+        unset.append(f"${VOCAB_DIR_ENV}: not set")
+    if settings.tiktoken_cache_dir is None:
+        unset.append("$TIKTOKEN_CACHE_DIR: not set")
     return unset

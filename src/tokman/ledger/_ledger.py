@@ -16,6 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from tokman.config import Settings
 from tokman.errors import ConfigurationError, InvalidRequestError, StorageError
 from tokman.ledger._base import Filter, LedgerStore, SummaryRow, summarize
 from tokman.ledger._record import UsageRecord
@@ -28,7 +29,7 @@ _log = logging.getLogger("tokman.ledger")
 
 def default_url() -> str:
     """``$TOKMAN_LEDGER_URL``, else a SQLite file in the user's data directory."""
-    env = os.environ.get("TOKMAN_LEDGER_URL")
+    env = Settings.from_env().ledger_url
     if env:
         return env
     import platformdirs

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tokman._names import ModelName, parse_model_name
+from tokman.config import Settings
 from tokman.errors import UnknownModelError
 from tokman.models._files import read_data_file
 from tokman.models._info import SHIPPED_ORIGIN, ModelInfo
@@ -86,7 +87,7 @@ class Registry:
             if self._loaded:
                 return
             self._shipped = {info.name: info for info in _read_shipped()}
-            env_file = os.environ.get(MODELS_FILE_ENV, "").strip()
+            env_file = Settings.from_env().models_file
             user = {info.name: info for info in read_models_file(env_file)} if env_file else {}
             self._env_deployments = DeploymentMap.from_env()
             self._user = {**user, **self._user}

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from tokman.config import Settings
 from tokman.errors import ConfigurationError, InvalidRequestError
 from tokman.models._files import read_data_file
 from tokman.models._info import normalize_deployment_type
@@ -165,7 +166,7 @@ class DeploymentMap(Mapping[str, Deployment]):
 
         An unset or empty variable gives an empty map.
         """
-        value = (os.environ if environ is None else environ).get(DEPLOYMENTS_ENV, "").strip()
+        value = Settings.from_env(environ).deployments
         if not value:
             return cls()
         if value[0] in "{[":
