@@ -33,3 +33,14 @@ def _clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     models.reset()
     yield
     models.reset()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many public entry points the fuzz suite covered, when it ran."""
+    import sys
+
+    for module in list(sys.modules.values()):
+        summary = getattr(module, "fuzz_summary", None)
+        if callable(summary) and getattr(module, "__name__", "").endswith("test_fuzz_public_api"):
+            terminalreporter.write_line(summary())
+            return

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tokman import models
-from tokman.errors import ConfigurationError, UnknownModelError
+from tokman.errors import ConfigurationError, InvalidRequestError, UnknownModelError
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,10 @@ def test_list_filters() -> None:
     ]
     assert all(m.family == "gpt-5" for m in models.list(family="gpt-5"))
     assert len(models.list(provider="azure")) == len(models.list())
-    assert models.list(family="nope") == []
+    with pytest.raises(InvalidRequestError, match=r"family='nope'.*gpt-4o"):
+        models.list(family="nope")  # a typo is an error, never an empty list
+    with pytest.raises(InvalidRequestError, match=r"kind='embeddings'.*embedding"):
+        models.list(kind="embeddings")
 
 
 def test_register_in_code_overrides_and_extends() -> None:

@@ -117,12 +117,12 @@ def load_vocabulary(name: str) -> tuple[bytes, Path]:
 
 
 def _spec(name: str) -> EncodingSpec:
-    try:
-        return VOCABULARIES[name]
-    except KeyError:
+    found = VOCABULARIES.get(name) if isinstance(name, str) else None
+    if found is None:
         raise ConfigurationError(
             f"encoding={name!r} is not a known encoding; use one of {', '.join(list_encodings())}"
-        ) from None
+        )
+    return found
 
 
 def _parse_ranks(contents: bytes) -> dict[bytes, int]:
@@ -209,6 +209,8 @@ def get_encoding(name: str) -> Encoding:
     Loaded once per process and shared. Raises ``VocabularyNotFoundError`` with every place
     searched when no official copy is available offline.
     """
+    if not isinstance(name, str):
+        _spec(name)  # raises: not an encoding name
     found = _encodings.get(name)
     if found is not None:
         return found

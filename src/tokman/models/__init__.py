@@ -22,11 +22,12 @@ import os
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from tokman.encodings import Encoding, encoding_name_for_model, get_encoding
-from tokman.errors import ConfigurationError, UnknownModelError
+from tokman._names import FAMILIES
+from tokman.encodings import Encoding, encoding_name_for_model, get_encoding, list_encodings
+from tokman.errors import ConfigurationError, InvalidRequestError, UnknownModelError
 from tokman.models._info import ModelInfo, Price, normalize_deployment_type
 from tokman.models._registry import MODELS_FILE_ENV, Registry, read_models_file
-from tokman.models._schema import parse_model
+from tokman.models._schema import KINDS, PROVIDERS, parse_model
 from tokman.models.deployments import DEPLOYMENTS_ENV, Deployment, DeploymentMap
 
 __all__ = [
@@ -81,7 +82,17 @@ def list(
 
     >>> [m.name for m in list(family="gpt-4.1")]
     ['gpt-4.1', 'gpt-4.1-mini', 'gpt-4.1-nano']
+
+    Raises:
+        InvalidRequestError: a filter names no family, provider, kind or encoding tokman has
+            (so a typo is an error, not an empty list).
     """
+    _check_filter("family", family, FAMILIES)
+    _check_filter("provider", provider, PROVIDERS)
+    _check_filter("kind", kind, KINDS)
+    _check_filter("encoding", encoding, list_encodings())
+    if reasoning is not None and not isinstance(reasoning, bool):
+        raise InvalidRequestError("reasoning", reasoning, "True, False or None (no filter)")
     return [
         info
         for info in _registry.models()
@@ -91,6 +102,17 @@ def list(
         and (reasoning is None or info.reasoning == reasoning)
         and (encoding is None or info.encoding == encoding)
     ]
+
+
+def _check_filter(field: str, value: object, known: Sequence[str]) -> None:
+    if value is None or (isinstance(value, str) and value in known):
+        return
+    raise InvalidRequestError(field, value, f"None (no filter) or one of {', '.join(known)}")
+
+
+def _as_list(value: object) -> object:
+    """Sequences become lists for the validator; anything else is left for it to refuse."""
+    return builtins.list(value) if isinstance(value, (builtins.list, tuple)) else value
 
 
 def register_model(info: ModelInfo) -> ModelInfo:
@@ -153,13 +175,15 @@ def register(
         "context_window": context_window,
         "max_output_tokens": max_output_tokens,
         "max_input_tokens": max_input_tokens,
-        "aliases": builtins.list(aliases),
-        "snapshots": builtins.list(snapshots),
+        "aliases": _as_list(aliases),
+        "snapshots": _as_list(snapshots),
         "family": family,
         "kind": kind,
         "reasoning": reasoning,
-        "providers": builtins.list(providers),
-        "prices": [dict(p) for p in prices],
+        "providers": _as_list(providers),
+        "prices": [dict(p) if isinstance(p, Mapping) else p for p in prices]
+        if isinstance(prices, (builtins.list, tuple))
+        else prices,
         "source": source,
     }
     info = parse_model(raw, origin="tokman.models.register()")
@@ -199,12 +223,14 @@ def register_deployment(
         ConfigurationError: a field is invalid.
         UnknownModelError: ``model`` is not a known model.
     """
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequestError("name", name, "the Azure deployment name as a string")
     raw = {"model": model, "deployment_type": deployment_type, "region": region,
            "tpm": tpm, "rpm": rpm}  # fmt: skip
     mapping = DeploymentMap.from_dict(
         {name: {k: v for k, v in raw.items() if v is not None}}, origin="register_deployment()"
     )
-    if _registry.find(model) is None or model in _registry.deployments():
+    if not isinstance(model, str) or not _registry.find(model) or model in _registry.deployments():
         raise _registry.unknown(model)
     _registry.add_deployments(mapping)
     return mapping[name]

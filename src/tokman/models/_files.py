@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
+from tokman._args import file_path
 from tokman.errors import ConfigurationError
 
 __all__ = ["read_data_file"]
@@ -27,11 +27,19 @@ def read_data_file(path: str | os.PathLike[str], *, what: str, toml: bool = Fals
     Raises:
         ConfigurationError: unreadable or unparsable; the message names the file.
     """
-    file = Path(path)
+    file = file_path(path, what=what)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigurationError(f"{file}: cannot read the {what} ({exc.strerror or exc})") from exc
+        raise ConfigurationError(
+            f"{file}: cannot read the {what} ({exc.strerror or exc}); fix the path or create "
+            "the file"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{file}: the {what} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it "
+            "as UTF-8"
+        ) from exc
     is_toml = toml and file.suffix.lower() == ".toml"
     try:
         if is_toml:

@@ -58,7 +58,7 @@ _PROVISIONED = (
 )
 
 
-def normalize_deployment_type(value: str) -> tuple[str, bool]:
+def normalize_deployment_type(deployment_type: str) -> tuple[str, bool]:
     """Map an Azure deployment type spelling to ``(type, batch)``.
 
     Accepts tokman's names (``global``, ``datazone``, ``regional``) and Azure's SKU names
@@ -74,7 +74,12 @@ def normalize_deployment_type(value: str) -> tuple[str, bool]:
         InvalidRequestError: an unknown spelling, or a provisioned type (billed per PTU-hour,
             so a per-token price does not exist).
     """
-    key = "".join(ch for ch in str(value).lower() if ch.isalnum())
+    if not isinstance(deployment_type, str):
+        raise InvalidRequestError(
+            "deployment_type", deployment_type, "an Azure deployment type name as a string"
+        )
+    value = deployment_type
+    key = "".join(ch for ch in value.lower() if ch.isalnum())
     found = _DEPLOYMENT_SPELLINGS.get(key)
     if found is not None:
         return found

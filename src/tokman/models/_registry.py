@@ -20,9 +20,9 @@ import os
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from importlib import resources
-from pathlib import Path
 from typing import Any, TypeVar
 
+from tokman._args import file_path
 from tokman._names import ModelName, parse_model_name
 from tokman.config import Settings
 from tokman.errors import UnknownModelError
@@ -57,7 +57,7 @@ def read_models_file(path: str | os.PathLike[str]) -> list[ModelInfo]:
     Raises:
         ConfigurationError: unreadable, not JSON, or invalid; the message names the file.
     """
-    file = Path(path)
+    file = file_path(path, what="models file")
     data = read_data_file(file, what="models file")
     return parse_models(data, origin=str(file))
 

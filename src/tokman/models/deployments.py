@@ -20,9 +20,9 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NoReturn
 
+from tokman._args import file_path
 from tokman.config import Settings
 from tokman.errors import ConfigurationError, InvalidRequestError
 from tokman.models._files import read_data_file
@@ -156,7 +156,7 @@ class DeploymentMap(Mapping[str, Deployment]):
         Raises:
             ConfigurationError: the file is missing, unparsable or invalid (file named).
         """
-        file = Path(path)
+        file = file_path(path, what="deployments file")
         data = read_data_file(file, what="deployments file", toml=True)
         return cls.from_dict(data, origin=str(file))
 
