@@ -46,13 +46,16 @@ def test_over_the_context_window_raises_with_breakdown_and_fixes() -> None:
     assert str(error) == EXPECTED_GPT4_MESSAGE
 
 
+# shorten='tail': the only message is too long to fit by dropping turns; no o1: it refuses
+# max_tokens=, so "use o1" would not work as written (tests/test_suggested_fixes.py)
 EXPECTED_GPT4_MESSAGE = (
     "Request for gpt-4 does not fit: 9,016 prompt tokens + 500 completion tokens (max_tokens) "
     "= 9,516 tokens, over the 8,192-token context window by 1,324.\n"
     "Prompt: system 5, tools 0, images 0, history 9,002 in 1 message, overhead 9.\n"
     "To fix: trim the history to 7,692 tokens with tokman.trim_messages(messages, "
-    "model='gpt-4', max_tokens=7692); or split long documents with tokman.chunk; or use a "
-    "model with a bigger window: gpt-4-32k (32,768), gpt-4-turbo (128,000), o1 (200,000)."
+    "model='gpt-4', max_tokens=7692, shorten='tail') and send result.messages; or split long "
+    "documents with tokman.chunk; or use a model with a bigger window: gpt-4-32k (32,768), "
+    "gpt-4-turbo (128,000), gpt-4o (128,000)."
 )
 
 

@@ -168,7 +168,7 @@ class NormalizedRequest:
     extra: Mapping[str, Any] = field(default_factory=dict)
     unknown: tuple[str, ...] = ()
     errors: tuple[InvalidRequestError, ...] = ()
-    # Responses only: the request path of each message and of each converted tool call
+    # the request path of each Responses message / embeddings input, and of each tool call
     sources: tuple[str, ...] = field(default=(), repr=False)
     call_sources: Mapping[tuple[int, int], str] = field(default_factory=dict, repr=False)
     flat_tools: bool = field(default=False, repr=False)
@@ -318,7 +318,7 @@ def normalize_request(
         errors.append(_unknown(kind, name, request[name]))
     fields: dict[str, Any] = {}
     if kind == "embeddings":
-        fields["inputs"] = _embedding_inputs(request, errors)
+        fields["inputs"], fields["sources"] = _embedding_inputs(request, errors)
     elif kind == "responses":
         fields.update(_responses_prompt(request, errors))
     else:
@@ -434,7 +434,8 @@ def _streaming(
 
 def _embedding_inputs(
     request: Mapping[str, Any], errors: list[InvalidRequestError]
-) -> tuple[str | Sequence[int], ...]:
+) -> tuple[tuple[str | Sequence[int], ...], tuple[str, ...]]:
+    """The inputs of an embeddings request and the request path of each."""
     expected = "a string, a list of strings, a list of token ids or a list of token-id lists"
     items = request.get("input")
     if items is None and "messages" in request:
@@ -446,16 +447,17 @@ def _embedding_inputs(
                 "client.embeddings.create(...), not chat messages",
             )
         )
-        return ()
+        return (), ()
     if isinstance(items, str):
         items = [items]
     elif isinstance(items, list) and items and all(_token_id(t) for t in items):
         items = [items]  # one pre-tokenized input
     if not isinstance(items, (list, tuple)) or not items:
         errors.append(InvalidRequestError("input", items, "expected " + expected))
-        return ()
-    single = isinstance(request.get("input"), str)
+        return (), ()
+    single = items is not request.get("input")  # a string or one token list, wrapped above
     found: list[str | Sequence[int]] = []
+    paths: list[str] = []
     for i, item in enumerate(items):
         where = "input" if single else f"input[{i}]"
         if isinstance(item, str):
@@ -464,16 +466,16 @@ def _embedding_inputs(
                     InvalidRequestError(where, item, "the API rejects empty strings; drop it")
                 )
                 continue
-            found.append(item)
-        elif isinstance(item, list) and item and all(_token_id(t) for t in item):
-            found.append(item)
-        else:
+        elif not (isinstance(item, list) and item and all(_token_id(t) for t in item)):
             errors.append(
                 InvalidRequestError(
                     where, item, "expected a non-empty string or a non-empty list of token ids"
                 )
             )
-    return tuple(found)
+            continue
+        found.append(item)
+        paths.append(where)
+    return tuple(found), tuple(paths)
 
 
 def _token_id(value: object) -> bool:

@@ -41,8 +41,11 @@ class Chunk:
 
 
 def _check_int(field: str, value: object, low: int, high: int | None, meaning: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-        high is not None and value > high
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
     ):
         bound = f"an int >= {low}" if high is None else f"an int from {low} to {high}"
         raise InvalidRequestError(field, value, f"expected {bound}: {meaning}")
@@ -82,7 +85,10 @@ class TextChunker:
             "max_tokens", max_tokens, 1, None, "the largest number of tokens a chunk may have"
         )
         self.overlap = _check_int(
-            "overlap", overlap, 0, self.max_tokens - 1,
+            "overlap",
+            overlap,
+            0,
+            self.max_tokens - 1,
             "tokens shared by consecutive chunks must be fewer than max_tokens",
         )
         if structure not in _STRUCTURES:
@@ -307,8 +313,10 @@ class _Run:
             if b == first:
                 return None
             excess = tokens - limit
-            b = max(first, graphemes.floor_boundary(
-                text, min(b - 1, self.map.backward(b, excess)), after))
+            b = max(
+                first,
+                graphemes.floor_boundary(text, min(b - 1, self.map.backward(b, excess)), after),
+            )
         # walk forward grapheme by grapheme while the count still fits (aim may be short); a
         # BPE count can dip back under the limit a character or two later ("\n  " is 2 tokens,
         # "\n  \n" is 1), so look a few graphemes past a failure before stopping
@@ -392,6 +400,6 @@ def iter_chunks(
     overlap: int = 0,
 ) -> Iterator[Chunk]:
     """Like :func:`chunk`, but yield chunks one by one (for large inputs or early exit)."""
-    return TextChunker(
-        max_tokens, model=model, encoding=encoding, overlap=overlap
-    ).iter_chunks(text)
+    return TextChunker(max_tokens, model=model, encoding=encoding, overlap=overlap).iter_chunks(
+        text
+    )

@@ -119,8 +119,9 @@ def trim_messages(
     (['system', 'user'], 2, True)
     """
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise InvalidRequestError("max_tokens", max_tokens, "expected an int >= 1: the prompt "
-                                  "budget in tokens")
+        raise InvalidRequestError(
+            "max_tokens", max_tokens, "expected an int >= 1: the prompt budget in tokens"
+        )
     if strategy != "last":
         raise InvalidRequestError("strategy", strategy, "expected 'last' (keep the newest turns)")
     if shorten not in _SHORTEN:
@@ -136,8 +137,12 @@ def trim_messages(
             request["tools"] = list(tools)
         return count_prompt(**request)
 
-    def result(kept: list[int], tokens: int, replace: dict[int, Message] | None = None,
-               shortened: int | None = None) -> TrimResult:
+    def result(
+        kept: list[int],
+        tokens: int,
+        replace: dict[int, Message] | None = None,
+        shortened: int | None = None,
+    ) -> TrimResult:
         keep = set(kept)
         return TrimResult(
             messages=[(replace or {}).get(i, messages[i]) for i in sorted(keep)],
@@ -167,8 +172,9 @@ def trim_messages(
     kept = pinned + newest
     if shorten is not None and newest:
         target = newest[-1]
-        cut = _shorten(messages[target], shorten, max_tokens,
-                       lambda m: count(kept, {target: m}), model)
+        cut = _shorten(
+            messages[target], shorten, max_tokens, lambda m: count(kept, {target: m}), model
+        )
         if cut is not None:
             tokens = count(kept, {target: cut})
             return result(kept, tokens, {target: cut}, target)
