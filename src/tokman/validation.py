@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tokman.counting.chat import PromptCount, count_normalized
+from tokman.counting.embeddings import count_inputs
 from tokman.errors import (
     ContextWindowExceededError,
     InvalidRequestError,
@@ -304,6 +305,7 @@ def _rule_errors(request: NormalizedRequest, limits: _Limits) -> list[InvalidReq
 
 def _choice_errors(request: NormalizedRequest) -> list[InvalidRequestError]:
     """A named ``tool_choice``/``function_call`` must name a function that is defined."""
+    definitions: Sequence[Any] | None
     if request.functions is not None:
         field_path, choice, definitions = "function_call", request.function_call, request.functions
         name = choice.get("name") if isinstance(choice, Mapping) else None
@@ -316,7 +318,7 @@ def _choice_errors(request: NormalizedRequest) -> list[InvalidRequestError]:
             if isinstance(tools, (list, tuple))
             else None
         )
-    if not isinstance(name, str) or not isinstance(definitions, Sequence):
+    if not isinstance(name, str) or not isinstance(definitions, (list, tuple)):
         return []  # absent, or malformed: the counter reports the shape
     defined = [d.get("name") for d in definitions if isinstance(d, Mapping)]
     if not defined or name in defined:
@@ -480,8 +482,6 @@ def _embedding_problems(
     model: str, limits: _Limits, request: NormalizedRequest
 ) -> tuple[list[Problem], tuple[int, ...] | None]:
     """Each input against the model's input limit; the per-input token counts."""
-    from tokman.counting import count
-
     problems: list[Problem] = []
     if len(request.inputs) > _MAX_EMBEDDING_INPUTS:
         problems.append(
@@ -493,17 +493,11 @@ def _embedding_problems(
             )
         )
     limit = limits.max_input_tokens or limits.context_window
-    counts: list[int] = []
-    for where, item in zip(request.sources, request.inputs, strict=True):
-        if isinstance(item, str):
-            try:
-                tokens = count(item, model=limits.name)
-            except InvalidRequestError as exc:  # text that is not valid UTF-8
-                moved = InvalidRequestError(where, exc.value, exc.expected)
-                return [*problems, _problem("invalid", where, moved)], None
-        else:
-            tokens = len(item)
-        counts.append(tokens)
+    try:
+        counts = count_inputs(request, model=limits.name)
+    except InvalidRequestError as exc:
+        return [*problems, _problem("invalid", exc.field, exc)], None
+    for where, item, tokens in zip(request.sources, request.inputs, counts, strict=True):
         if tokens > limit:
             fix = (
                 f"split it with tokman.chunk(text, model={model!r}, max_tokens={limit}) and "
