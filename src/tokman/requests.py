@@ -315,7 +315,8 @@ def normalize_request(
     extra = {k: v for k, v in request.items() if k not in _READ or k not in known}
     unknown = tuple(k for k in extra if k not in known)
     for name in unknown:
-        errors.append(_unknown(kind, name, request[name]))
+        if not (kind == "embeddings" and name == "messages" and "input" not in request):
+            errors.append(_unknown(kind, name, request[name]))  # else: the input error says it
     fields: dict[str, Any] = {}
     if kind == "embeddings":
         fields["inputs"], fields["sources"] = _embedding_inputs(request, errors)
