@@ -357,9 +357,13 @@ _SNAPSHOT = re.compile(r"-(\d{4}|\d{4}-\d{2}-\d{2})$")
 def _bigger_models(
     limits: _Limits, needed: int, request: NormalizedRequest, system: bool
 ) -> list[str]:
-    """Up to three current models that would fit and accept this request as it is (its
-    completion parameter and size, its system messages): same family first, then the
-    nearest price."""
+    """Up to three current models that accept this request as it is: same family first, then
+    the nearest price.
+
+    A candidate must take its completion parameter and size and its system messages, and its
+    own count of the prompt (its tokenizer, its image rules) must fit, so "use model X" works
+    when followed literally. Only a few candidates are counted: this is the error path.
+    """
     from tokman import models
 
     current = models.get(limits.name)
@@ -370,6 +374,13 @@ def _bigger_models(
         other = info.input_price
         gap = abs(math.log(other / price)) if other and price else math.inf
         return (0 if info.family == current.family else 1, gap, info.name)
+
+    def fits(info: models.ModelInfo) -> bool:
+        try:
+            tokens = count_normalized(request, model=info.name).total
+        except (InvalidRequestError, UnknownModelError):
+            return False
+        return tokens <= info.max_input_tokens and tokens + completion <= info.context_window
 
     candidates = [
         info
@@ -383,7 +394,8 @@ def _bigger_models(
         and not (system and info.name in _NO_SYSTEM_MESSAGES)
     ]
     candidates.sort(key=distance)
-    return [f"{info.name} ({info.context_window:,})" for info in candidates[:3]]
+    found = [info for info in candidates[:6] if fits(info)][:3]
+    return [f"{info.name} ({info.context_window:,})" for info in found]
 
 
 def _trim_fix(model: str, request: NormalizedRequest, prompt: PromptCount, room: int) -> str | None:
