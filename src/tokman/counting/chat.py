@@ -206,7 +206,7 @@ class _Counter:
                 text += count(value)
             elif kind == "image_url":
                 images += self.image(here, part.get("image_url"))
-            elif kind in _UNSUPPORTED_PARTS:
+            elif isinstance(kind, str) and kind in _UNSUPPORTED_PARTS:
                 _bad(f"{here}.type", kind, _UNSUPPORTED_PARTS[kind])
             else:
                 _bad(f"{here}.type", kind, "one of 'text', 'image_url', 'refusal'")
@@ -220,7 +220,7 @@ class _Counter:
         if not isinstance(url, str):
             _bad(f"{where}.image_url.url", url, "the image URL or data: URL as a string")
         detail = spec.get("detail") or "auto"
-        if detail not in _DETAILS:
+        if not isinstance(detail, str) or detail not in _DETAILS:
             _bad(f"{where}.image_url.detail", detail, "one of 'low', 'high', 'auto'")
         rule = self.rules.image
         if rule is None:

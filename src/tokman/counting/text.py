@@ -235,6 +235,10 @@ def _open(path: object, errors: object) -> tuple[Path, Any]:
         raise InvalidRequestError(
             "path", str(path), f"could not be opened: {exc.strerror or exc}"
         ) from exc
+    except (UnicodeEncodeError, ValueError) as exc:  # a lone surrogate or a NUL in the name
+        raise InvalidRequestError(
+            "path", str(path), "not a valid file name (it has a NUL or a lone surrogate)"
+        ) from exc
 
 
 def _read_text(path: Path, handle: Any, block_bytes: int, errors: str) -> Iterator[str]:

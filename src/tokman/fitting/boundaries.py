@@ -29,17 +29,8 @@ from typing import Literal
 import regex  # type: ignore[import-untyped]
 
 __all__ = [
-    "GRAPHEME",
-    "LEVELS",
-    "Level",
-    "Scan",
-    "Structure",
-    "blank_line_ends",
-    "level_at",
-    "levels_for",
-    "newline_run_ends",
-    "scan_batches",
-    "sentence_ends",
+    "GRAPHEME", "LEVELS", "Level", "Scan", "Structure", "blank_line_ends", "level_at", "levels_for",
+    "newline_run_ends", "scan_batches", "sentence_ends",
 ]
 
 Structure = Literal["text", "markdown", "code"]
@@ -261,19 +252,11 @@ _PARAGRAPH = _level(
 )
 
 _MARKDOWN = (
-    *(
-        _level(
-            f"heading{d}", 11 - d, r"(?<=\n\s*)", rf"(?=[ ]{{0,3}}#{{{d}}}(?:[ \t]|$))", ("#" * d,)
-        )
-        for d in range(1, 7)
-    ),
-    _level(
-        "block",
-        5,
-        r"(?<=\n\s*)",
-        r"(?=[ ]{0,3}(?:```|~~~|---|\*\*\*|___|<[A-Za-z!]))",
-        ("```", "~~~", "---", "***", "___", "<"),
-    ),
+    *(_level(f"heading{d}", 11 - d, r"(?<=\n\s*)", rf"(?=[ ]{{0,3}}#{{{d}}}(?:[ \t]|$))",
+             ("#" * d,))
+      for d in range(1, 7)),
+    _level("block", 5, r"(?<=\n\s*)", r"(?=[ ]{0,3}(?:```|~~~|---|\*\*\*|___|<[A-Za-z!]))",
+           ("```", "~~~", "---", "***", "___", "<")),
 )
 _DEFINITION_WORDS = (
     r"@|(?:async\s+)?def\s|class\s|function\s|fn\s|func\s|pub\s|impl\b|struct\s|enum\s"
@@ -282,16 +265,11 @@ _DEFINITION_WORDS = (
 )
 _CODE = (
     _level(
-        "definition",
-        6,
-        r"(?<=\n[^\S\n]*\n\s*)(?<=\n)",
-        f"(?={_DEFINITION_WORDS})",
+        "definition", 6, r"(?<=\n[^\S\n]*\n\s*)(?<=\n)", f"(?={_DEFINITION_WORDS})",
         scan=Scan(newline_run_ends, True, True, regex.compile(_DEFINITION_WORDS)),
     ),
     _level(
-        "top-level",
-        5,
-        r"(?<=\n[^\S\n]*\n\s*)(?<=\n)",
+        "top-level", 5, r"(?<=\n[^\S\n]*\n\s*)(?<=\n)",
         scan=Scan(newline_run_ends, blank=True, line_start=True),
     ),
 )

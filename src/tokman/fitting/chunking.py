@@ -23,6 +23,7 @@ from tokman.errors import InvalidRequestError
 from tokman.fitting import graphemes
 from tokman.fitting._tokenmap import TokenMap
 from tokman.fitting.boundaries import Batch, Level, Scan, levels_for, scan_batches
+from tokman.requests import find_lone_surrogate, not_utf8
 
 __all__ = ["Chunk", "TextChunker", "chunk", "iter_chunks"]
 
@@ -41,11 +42,8 @@ class Chunk:
 
 
 def _check_int(field: str, value: object, low: int, high: int | None, meaning: str) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < low
-        or (high is not None and value > high)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+        high is not None and value > high
     ):
         bound = f"an int >= {low}" if high is None else f"an int from {low} to {high}"
         raise InvalidRequestError(field, value, f"expected {bound}: {meaning}")
@@ -85,10 +83,7 @@ class TextChunker:
             "max_tokens", max_tokens, 1, None, "the largest number of tokens a chunk may have"
         )
         self.overlap = _check_int(
-            "overlap",
-            overlap,
-            0,
-            self.max_tokens - 1,
+            "overlap", overlap, 0, self.max_tokens - 1,
             "tokens shared by consecutive chunks must be fewer than max_tokens",
         )
         if structure not in _STRUCTURES:
@@ -110,6 +105,8 @@ class TextChunker:
         """Chunks of ``text`` one at a time, so a caller can stop early or stream them."""
         if not isinstance(text, str):
             raise InvalidRequestError("text", text, "expected a str; decode bytes first")
+        if find_lone_surrogate(text, "text") is not None:  # the tokenizer would fail mid-run
+            raise not_utf8("text", text)
         return _Run(self, text).run()
 
 
@@ -313,10 +310,8 @@ class _Run:
             if b == first:
                 return None
             excess = tokens - limit
-            b = max(
-                first,
-                graphemes.floor_boundary(text, min(b - 1, self.map.backward(b, excess)), after),
-            )
+            b = max(first, graphemes.floor_boundary(
+                text, min(b - 1, self.map.backward(b, excess)), after))
         # walk forward grapheme by grapheme while the count still fits (aim may be short); a
         # BPE count can dip back under the limit a character or two later ("\n  " is 2 tokens,
         # "\n  \n" is 1), so look a few graphemes past a failure before stopping
@@ -400,6 +395,6 @@ def iter_chunks(
     overlap: int = 0,
 ) -> Iterator[Chunk]:
     """Like :func:`chunk`, but yield chunks one by one (for large inputs or early exit)."""
-    return TextChunker(max_tokens, model=model, encoding=encoding, overlap=overlap).iter_chunks(
-        text
-    )
+    return TextChunker(
+        max_tokens, model=model, encoding=encoding, overlap=overlap
+    ).iter_chunks(text)

@@ -62,8 +62,9 @@ def _groups(messages: Sequence[Message]) -> tuple[list[int], list[list[int]]]:
         if role in _PINNED:
             pinned.append(i)
             continue
-        if role == "tool" and message.get("tool_call_id") in owner:
-            groups[owner[str(message["tool_call_id"])]].append(i)
+        call_id = message.get("tool_call_id")
+        if role == "tool" and isinstance(call_id, str) and call_id in owner:
+            groups[owner[call_id]].append(i)
             continue
         if role == "function" and pending_function is not None:
             groups[pending_function].append(i)
@@ -71,7 +72,8 @@ def _groups(messages: Sequence[Message]) -> tuple[list[int], list[list[int]]]:
             continue
         groups.append([i])
         if role == "assistant":
-            for call in message.get("tool_calls") or ():
+            calls = message.get("tool_calls")
+            for call in calls if isinstance(calls, (list, tuple)) else ():
                 if isinstance(call, Mapping) and isinstance(call.get("id"), str):
                     owner[call["id"]] = len(groups) - 1
             if message.get("function_call"):
