@@ -204,21 +204,33 @@ def _invalid(field_path: str, value: object, expected: str) -> Problem:
     return _problem("invalid", field_path, InvalidRequestError(field_path, value, expected))
 
 
-def _tool_call_errors(messages: Sequence[Any]) -> list[InvalidRequestError]:
-    """Every assistant tool call must be answered, and every tool message must answer one."""
+def _tool_call_errors(request: NormalizedRequest) -> list[InvalidRequestError]:
+    """Every assistant tool call must be answered, and every tool message must answer one.
+
+    The fixes are worded for the request's own form: tool messages for Chat Completions,
+    ``function_call_output`` items for the Responses API.
+    """
     errors: list[InvalidRequestError] = []
     pending: dict[str, int] = {}
+    messages = request.messages
+    responses = request.api == "responses"
 
     def unanswered(before: str) -> None:
         first = min(pending.values())
         ids = sorted(pending, key=pending.__getitem__)
+        fix = (
+            "add a {'type': 'function_call_output', 'call_id': <id>, 'output': <result>} item "
+            "for each, right after the function_call items"
+            if responses
+            else "add a {'role': 'tool', 'tool_call_id': <id>, 'content': <result>} message "
+            "for each, right after the assistant message"
+        )
         errors.append(
             InvalidRequestError(
                 f"messages[{first}].tool_calls",
                 ids,
-                f"these tool calls have no tool message answering them {before}; add a "
-                "{'role': 'tool', 'tool_call_id': <id>, 'content': <result>} message for each, "
-                "right after the assistant message",
+                f"these tool calls have no {'output' if responses else 'tool message'} "
+                f"answering them {before}; {fix}",
             )
         )
         pending.clear()
@@ -251,7 +263,7 @@ def _tool_call_errors(messages: Sequence[Any]) -> list[InvalidRequestError]:
                 del pending[call_id]
             continue
         if pending:
-            unanswered(f"before messages[{i}]")
+            unanswered(f"before {request.request_path(f'messages[{i}]')}")
         calls = message.get("tool_calls") if role == "assistant" else None
         if isinstance(calls, Sequence) and not isinstance(calls, str):
             for j, call in enumerate(calls):
@@ -267,7 +279,7 @@ def _tool_call_errors(messages: Sequence[Any]) -> list[InvalidRequestError]:
                 else:
                     pending[call_id] = i
     if pending:
-        unanswered("at the end of messages")
+        unanswered("at the end of " + ("input" if responses else "messages"))
     return errors
 
 
@@ -560,7 +572,7 @@ def check_request(**request: Any) -> RequestCheck:
     elif not normalized.prompt_errors:
         problems += [
             _problem("invalid", e.field, e)
-            for e in map(normalized.rebased, _tool_call_errors(normalized.messages))
+            for e in map(normalized.rebased, _tool_call_errors(normalized))
         ]
         try:
             prompt = count_normalized(normalized, model=limits.name)
