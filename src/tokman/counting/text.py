@@ -286,9 +286,12 @@ def count_file(
     resolve_encoding_name(model, encoding)  # argument errors before the file is opened
     where, handle = _open(path, errors)
     assert isinstance(errors, str)
-    return count_stream(
-        _read_text(where, handle, 1 << 20, errors),
-        model=model,
-        encoding=encoding,
-        workers=workers,
-    )
+    try:
+        return count_stream(
+            _read_text(where, handle, 1 << 20, errors),
+            model=model,
+            encoding=encoding,
+            workers=workers,
+        )
+    finally:
+        handle.close()  # also when count_stream refuses an argument before reading
