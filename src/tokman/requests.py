@@ -110,6 +110,8 @@ PROMPT_FIELDS = frozenset(
 #: Fields whose errors mean the completion limit could not be read (pricing raises these).
 LIMIT_FIELDS = frozenset({"max_tokens", "max_completion_tokens", "max_output_tokens"})
 _READ = PROMPT_FIELDS | LIMIT_FIELDS | {"model", "n", "best_of", "stream", "stream_options"}
+# the arguments each API's reading consumes; every other one is kept in ``extra``
+_CONSUMED = {api: _READ & known for api, known in API_PARAMETERS.items()}
 _ROOT = re.compile(r"[A-Za-z_]\w*")
 _MESSAGE_PATH = re.compile(r"messages\[(\d+)\]")
 _CALL_PATH = re.compile(r"\.tool_calls\[(\d+)\]")
@@ -122,7 +124,7 @@ def root_field(path: str) -> str:
     return match.group(0) if match else path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NormalizedRequest:
     """A request read once: what every part of tokman needs to know about it.
 
@@ -312,40 +314,42 @@ def normalize_request(
         )
         model = None
     known = API_PARAMETERS[kind]
-    extra = {k: v for k, v in request.items() if k not in _READ or k not in known}
-    unknown = tuple(k for k in extra if k not in known)
+    consumed = _CONSUMED[kind]
+    extra = {k: v for k, v in request.items() if k not in consumed}
+    unknown = tuple(k for k in extra if k not in known) if extra else ()
     for name in unknown:
         if not (kind == "embeddings" and name == "messages" and "input" not in request):
             errors.append(_unknown(kind, name, request[name]))  # else: the input error says it
-    fields: dict[str, Any] = {}
+    get = request.get
+    prompt: dict[str, Any] = {}
     if kind == "embeddings":
-        fields["inputs"], fields["sources"] = _embedding_inputs(request, errors)
+        prompt["inputs"], prompt["sources"] = _embedding_inputs(request, errors)
     elif kind == "responses":
-        fields.update(_responses_prompt(request, errors))
+        prompt = _responses_prompt(request, errors)
     else:
-        messages = request.get("messages")
+        messages = get("messages")
         if not isinstance(messages, (list, tuple)) or not messages:
             errors.append(_no_messages(messages, request))
             messages = ()
-        fields.update(
-            messages=messages,
-            tools=request.get("tools"),
-            tool_choice=request.get("tool_choice"),
-            functions=request.get("functions"),
-            function_call=request.get("function_call"),
-            response_format=request.get("response_format"),
-        )
-    sizes = request.get("image_sizes")
+        prompt = {
+            "messages": messages,
+            "tools": get("tools"),
+            "tool_choice": get("tool_choice"),
+            "functions": get("functions"),
+            "function_call": get("function_call"),
+            "response_format": get("response_format"),
+        }
+    sizes = get("image_sizes")
     if sizes is not None and not isinstance(sizes, Mapping):
         errors.append(
             InvalidRequestError("image_sizes", sizes, "a dict {url: (width, height)} in pixels")
         )
         sizes = None
     completion, param = _limit(request, kind, errors)
-    n = request.get("n") if "n" in known else None
+    n = get("n") if kind == "chat" else None
     if n is not None:
         n = _int("n", n, errors, "number of choices")
-    best_of = request.get("best_of")
+    best_of = get("best_of")
     if best_of is not None:
         best_of = _int("best_of", best_of, errors, "number of candidates")
     stream, include_usage = _streaming(request, kind, errors)
@@ -362,7 +366,7 @@ def normalize_request(
         extra=extra,
         unknown=unknown,
         errors=tuple(errors),
-        **fields,
+        **prompt,
     )
 
 
@@ -401,9 +405,9 @@ def _limit(
 def _streaming(
     request: Mapping[str, Any], api: Api, errors: list[InvalidRequestError]
 ) -> tuple[bool, bool]:
-    if api == "embeddings":
-        return False, False
     stream = request.get("stream")
+    if api == "embeddings" or (stream is None and "stream_options" not in request):
+        return False, False
     if stream is None:
         stream = False
     elif not isinstance(stream, bool):

@@ -603,10 +603,14 @@ def validate_request(**request: Any) -> RequestCheck:
     """Check a request before sending it; raise when the API would reject it.
 
     Takes the keyword arguments of ``client.chat.completions.create`` (or the Responses API's
-    ``input=``/``instructions=``/``max_output_tokens=``) and checks that the prompt plus the
-    requested completion fits the model's context window, that the completion fits its
-    maximum output, that the right completion parameter is used for the model family, and
-    that the messages are well formed (tool calls answered by tool messages).
+    ``input=``/``instructions=``/``max_output_tokens=``, or ``client.embeddings.create`` for
+    an embeddings model) and checks that the prompt plus the requested completion fits the
+    model's context window, that the completion fits its maximum output, that every argument
+    is a parameter of that API (a typo names the closest one), that only one completion limit
+    is set and it is the one the model family takes, that a named ``tool_choice`` is defined
+    in ``tools``, that the model accepts the message roles (o1-mini takes no system message),
+    and that the messages are well formed (tool calls answered by tool messages). Each
+    embeddings input is checked against the model's input limit.
 
     Returns:
         The :class:`RequestCheck`, when the request is fine.
@@ -614,7 +618,8 @@ def validate_request(**request: Any) -> RequestCheck:
     Raises:
         ContextWindowExceededError: the tokens do not fit; the message gives the breakdown,
             the limit, by how much it is over and what to do.
-        InvalidRequestError: a field is missing, malformed or not accepted by this model.
+        InvalidRequestError: a field is missing, malformed, misspelt or not accepted by this
+            model; text that is not valid UTF-8; a legacy Completions-only model.
         UnknownModelError: the model or deployment is not known.
 
     >>> validate_request(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}]).prompt_tokens

@@ -411,9 +411,8 @@ _TEXT_FIELDS = ("messages", "tools", "functions", "tool_choice", "function_call"
 
 def _tally(request: NormalizedRequest, model: object, detailed: bool) -> PromptCount | int:
     encoding_name, rules = _resolve(model)
-    prompt_errors = request.prompt_errors
-    if prompt_errors:
-        raise prompt_errors[0]
+    if request.errors and request.prompt_errors:  # the first test keeps the clean path cheap
+        raise request.prompt_errors[0]
     counter = _Counter(get_encoding(encoding_name).count, rules, request.image_sizes)
     try:
         return _tally_messages(request, counter, model, encoding_name, detailed)
@@ -511,9 +510,11 @@ def count_normalized(request: NormalizedRequest, *, model: str | None = None) ->
     return result
 
 
-def _normalized(given: dict[str, Any], other: dict[str, Any]) -> NormalizedRequest:
-    request = {k: v for k, v in given.items() if v is not None}
-    request.update(other)
+def _normalized(arguments: dict[str, Any]) -> NormalizedRequest:
+    """The request of ``count_prompt``'s arguments (its ``locals()``, so both public
+    signatures stay explicit and typed): the named ones that were given, then the others."""
+    request = {k: v for k, v in arguments.items() if k != "ignored" and v is not None}
+    request.update(arguments["ignored"])
     return normalize_request(request)
 
 
@@ -561,21 +562,7 @@ def count_prompt(
     >>> count_prompt(model="gpt-4o", messages=[{"role": "user", "content": "hello"}])
     8
     """
-    request = _normalized(
-        {
-            "model": model,
-            "messages": messages,
-            "tools": tools,
-            "tool_choice": tool_choice,
-            "functions": functions,
-            "function_call": function_call,
-            "response_format": response_format,
-            "input": input,
-            "instructions": instructions,
-            "image_sizes": image_sizes,
-        },
-        ignored,
-    )
+    request = _normalized(locals())
     result = _tally(request, model, False)
     assert isinstance(result, int)
     return result
@@ -605,21 +592,7 @@ def count_prompt_details(
     >>> details.total, details.system, details.history, details.overhead
     (15, 7, 5, 9)
     """
-    request = _normalized(
-        {
-            "model": model,
-            "messages": messages,
-            "tools": tools,
-            "tool_choice": tool_choice,
-            "functions": functions,
-            "function_call": function_call,
-            "response_format": response_format,
-            "input": input,
-            "instructions": instructions,
-            "image_sizes": image_sizes,
-        },
-        ignored,
-    )
+    request = _normalized(locals())
     result = _tally(request, model, True)
     assert isinstance(result, PromptCount)
     return result
