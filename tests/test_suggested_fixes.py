@@ -252,3 +252,42 @@ def test_trim_error_shorten_fix() -> None:
     result = tokman.trim_messages(messages, model="gpt-4o", max_tokens=100, shorten=match[1])  # type: ignore[arg-type]
     assert result.tokens <= 100
     assert tokman.validate_request(model="gpt-4o", messages=result.messages).ok
+
+
+def test_unanswered_call_fix_in_the_responses_form() -> None:
+    """The Responses wording: add a function_call_output item after the function_call."""
+    items = [
+        {"role": "user", "content": "Weather?"},
+        {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"},
+        {"role": "user", "content": "Well?"},
+    ]
+    request = {"model": "gpt-4.1", "input": items}
+    error = _error(request)
+    assert isinstance(error, InvalidRequestError) and error.field == "input[1]"
+    template = re.search(
+        r"add a (\{.*?\}) item for each, right after the function_call", str(error)
+    )
+    assert template, str(error)
+    answers = [
+        eval(template.group(1).replace("<id>", repr(i)).replace("<result>", "'21C'"))
+        for i in error.value
+    ]
+    fixed = {**request, "input": [*items[:2], *answers, items[2]]}
+    assert tokman.validate_request(**fixed).ok
+
+
+def test_unknown_argument_with_no_close_name_fix() -> None:
+    """'remove it' when nothing is close; the request then passes."""
+    request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}], "qqq": 1}
+    error = _error(request)
+    assert isinstance(error, InvalidRequestError) and "; remove it" in str(error)
+    assert tokman.validate_request(**{k: v for k, v in request.items() if k != error.field}).ok
+
+
+def test_stream_options_without_stream_fix() -> None:
+    """'pass stream=True or remove it'."""
+    request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
+               "stream_options": {"include_usage": True}}  # fmt: skip
+    error = _error(request)
+    assert "pass stream=True or remove it" in str(error)
+    assert tokman.validate_request(**{**request, "stream": True}).ok

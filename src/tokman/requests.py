@@ -27,6 +27,8 @@ from tokman.errors import InvalidRequestError
 
 __all__ = [
     "API_PARAMETERS",
+    "LIMIT_FIELDS",
+    "PROMPT_FIELDS",
     "Api",
     "NormalizedRequest",
     "find_lone_surrogate",
@@ -83,7 +85,7 @@ _RENAMED: dict[Api, dict[str, str]] = {
         "max_tokens": "max_output_tokens",
         "max_completion_tokens": "max_output_tokens",
         "messages": "input",
-        "n": "nothing: the Responses API returns one output; send several requests",
+        "n": "several requests (the Responses API returns one output per request)",
         "response_format": "text={'format': ...}",
         "reasoning_effort": "reasoning={'effort': ...}",
     },
@@ -118,7 +120,7 @@ _CALL_PATH = re.compile(r"\.tool_calls\[(\d+)\]")
 _TOOL_PATH = re.compile(r"tools\[(\d+)\]\.function")
 
 
-def root_field(path: str) -> str:
+def _root_field(path: str) -> str:
     """The top-level parameter of a field path: ``messages[2].content`` -> ``messages``."""
     match = _ROOT.match(path)
     return match.group(0) if match else path
@@ -179,12 +181,12 @@ class NormalizedRequest:
     @property
     def prompt_errors(self) -> tuple[InvalidRequestError, ...]:
         """The errors that leave the prompt unreadable."""
-        return tuple(e for e in self.errors if root_field(e.field) in PROMPT_FIELDS)
+        return tuple(e for e in self.errors if _root_field(e.field) in PROMPT_FIELDS)
 
     @property
     def limit_errors(self) -> tuple[InvalidRequestError, ...]:
         """The errors that leave the completion limit unreadable or ambiguous."""
-        return tuple(e for e in self.errors if root_field(e.field) in LIMIT_FIELDS)
+        return tuple(e for e in self.errors if _root_field(e.field) in LIMIT_FIELDS)
 
     @property
     def copies(self) -> int:
