@@ -550,8 +550,9 @@ def check_request(**request: Any) -> RequestCheck:
     model = request.get("model")
     guess: Api = "responses" if "input" in request and "messages" not in request else "chat"
     empty = RequestCheck(str(model), guess, None, None, None, None, None, None)
-    if not isinstance(model, str) or not model:
-        return _finish(empty, [_invalid("model", model, "pass the model or Azure deployment name")])
+    if not isinstance(model, str) or not model:  # what can be read without a model, model first
+        unread = normalize_request(request).errors
+        return _finish(empty, [_problem("invalid", e.field, e) for e in unread])
     try:
         limits = _limits_for(model)
     except (UnknownModelError, InvalidRequestError) as exc:
