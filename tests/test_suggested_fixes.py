@@ -114,23 +114,26 @@ def test_context_window_bigger_models_fit(case: str) -> None:
         assert tokman.validate_request(**{**request, "model": name}).ok, name
 
 
-def test_lowering_the_completion_limit_fits() -> None:
-    """'lower max_tokens to N' when only the completion pushes it over."""
-    request = {"model": "gpt-4", "messages": [SYSTEM, {"role": "user", "content": "word " * 7000}],
-               "max_tokens": 2000}  # fmt: skip
+LOWER_CASES = {
+    "completion pushes the prompt over the window": {
+        "model": "gpt-4",
+        "messages": [SYSTEM, {"role": "user", "content": "word " * 7000}],
+        "max_tokens": 2000,
+    },
+    "completion over the model's max output": {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_completion_tokens": 20_000,
+    },
+}
+
+
+@pytest.mark.parametrize("case", list(LOWER_CASES))
+def test_lowering_the_completion_limit_fits(case: str) -> None:
+    """'lower max_tokens to N' / 'lower max_completion_tokens to 16,384 or less'."""
+    request = LOWER_CASES[case]
     message = str(_error(request))
     match = re.search(r"lower (\w+) to ([\d,]+)", message)
-    assert match, message
-    fixed = {**request, match.group(1): int(match.group(2).replace(",", ""))}
-    assert tokman.validate_request(**fixed).ok
-
-
-def test_over_max_output_fix() -> None:
-    """'lower max_completion_tokens to 16,384 or less'."""
-    request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}],
-               "max_completion_tokens": 20_000}  # fmt: skip
-    message = str(_error(request))
-    match = re.search(r"lower (\w+) to ([\d,]+) or less", message)
     assert match, message
     fixed = {**request, match.group(1): int(match.group(2).replace(",", ""))}
     assert tokman.validate_request(**fixed).ok
