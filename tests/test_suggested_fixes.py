@@ -18,6 +18,7 @@ import tokman
 from tokman.errors import ContextWindowExceededError, InvalidRequestError, TokmanError
 
 SYSTEM = {"role": "system", "content": "You are terse."}
+HI = [{"role": "user", "content": "Hi"}]
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -79,6 +80,18 @@ CONTEXT_CASES = {
         ],
         "max_completion_tokens": 1000,
     },
+    "newest turn is a long tool result": {
+        "model": "gpt-4",
+        "messages": [
+            *_history(2, 50),
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c1", "type": "function",
+                 "function": {"name": "get_weather", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "sunny " * 9000},
+        ],
+        "tools": [WEATHER_TOOL],
+        "max_tokens": 500,
+    },
     "history with tools and a named tool_choice": {
         "model": "gpt-4",
         "messages": _history(12, 400),
@@ -105,10 +118,14 @@ def test_context_window_bigger_models_fit(case: str) -> None:
     would refuse it, e.g. for needing the size of a remote image, is not named)."""
     request = CONTEXT_CASES[case]
     message = str(_error(request))
-    listed = re.search(r"use a model with a bigger window: (.*)\.$", message)
     if case == "list-content message":  # every bigger model bills this image by its size
-        assert listed is None, message
+        assert "use a model with a bigger window" not in message
         return
+    _assert_bigger_models_pass(request, message)
+
+
+def _assert_bigger_models_pass(request: dict[str, Any], message: str) -> None:
+    listed = re.search(r"use a model with a bigger window: (.*)\.$", message)
     assert listed, message
     for name in re.findall(r"([\w.-]+) \([\d,]+\)", listed.group(1)):
         assert tokman.validate_request(**{**request, "model": name}).ok, name
@@ -294,3 +311,12 @@ def test_stream_options_without_stream_fix() -> None:
     error = _error(request)
     assert "pass stream=True or remove it" in str(error)
     assert tokman.validate_request(**{**request, "stream": True}).ok
+
+
+def test_no_trim_suggested_when_the_system_prompt_alone_is_over() -> None:
+    """Trimming keeps system messages, so when they alone are over it is not suggested."""
+    system = {"role": "system", "content": "rule " * 9000}
+    request = {"model": "gpt-4", "max_tokens": 100, "messages": [system, *HI]}
+    message = str(_error(request))
+    assert "trim_messages" not in message
+    _assert_bigger_models_pass(request, message)
