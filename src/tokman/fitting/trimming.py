@@ -142,6 +142,7 @@ def trim_messages(
         request: dict[str, Any] = {"model": model, "messages": chosen}
         if tools:
             request["tools"] = list(tools) if isinstance(tools, (list, tuple)) else tools
+        if tool_choice is not None:  # without tools, count_prompt says it is not allowed
             request["tool_choice"] = tool_choice
         return count_prompt(**request)
 
