@@ -46,13 +46,16 @@ def test_over_the_context_window_raises_with_breakdown_and_fixes() -> None:
     assert str(error) == EXPECTED_GPT4_MESSAGE
 
 
+# shorten='tail': the only message is too long to fit by dropping turns; no o1: it refuses
+# max_tokens=, so "use o1" would not work as written (tests/test_suggested_fixes.py)
 EXPECTED_GPT4_MESSAGE = (
     "Request for gpt-4 does not fit: 9,016 prompt tokens + 500 completion tokens (max_tokens) "
     "= 9,516 tokens, over the 8,192-token context window by 1,324.\n"
     "Prompt: system 5, tools 0, images 0, history 9,002 in 1 message, overhead 9.\n"
     "To fix: trim the history to 7,692 tokens with tokman.trim_messages(messages, "
-    "model='gpt-4', max_tokens=7692); or split long documents with tokman.chunk; or use a "
-    "model with a bigger window: gpt-4-32k (32,768), gpt-4-turbo (128,000), o1 (200,000)."
+    "model='gpt-4', max_tokens=7692, shorten='tail') and send result.messages; or split long "
+    "documents with tokman.chunk; or use a model with a bigger window: gpt-4-32k (32,768), "
+    "gpt-4-turbo (128,000), gpt-4o (128,000)."
 )
 
 
@@ -211,3 +214,183 @@ def test_responses_api_form() -> None:
     with pytest.raises(InvalidRequestError) as info:
         tokman.validate_request(model="gpt-4.1", input=[{"type": "reasoning", "summary": []}])
     assert info.value.field == "input[0].type"
+
+
+# -- issue 9 #6: check_request never raises --------------------------------------------------
+
+
+def test_embeddings_model_is_checked_as_an_embeddings_request() -> None:
+    """An embeddings model: each input counted and checked against the model's input limit."""
+    check = tokman.check_request(model="text-embedding-3-small", input=["hello world", "hi"])
+    assert check.ok and check.api == "embeddings"
+    assert check.input_tokens == (2, 1) and check.prompt_tokens == check.total_tokens == 3
+    assert check.prompt is None and check.remaining is None
+    over = tokman.check_request(model="text-embedding-3-small", input=["ok", "word " * 9000])
+    [problem] = over.problems
+    assert (problem.kind, problem.field) == ("context_window", "input[1]")
+    assert isinstance(problem.error, ContextWindowExceededError)
+    tokens = tokman.count("word " * 9000, model="text-embedding-3-small")
+    assert (problem.error.tokens, problem.error.limit) == (tokens, 8_191) and tokens > 8_191
+    ids = tokman.check_request(model="text-embedding-3-small", input=[[1, 2, 3], [4]])
+    assert ids.ok and ids.input_tokens == (3, 1)
+
+
+def test_embeddings_model_given_chat_messages_is_a_problem() -> None:
+    """Chat messages for an embeddings model: a problem saying to pass input=, no raise."""
+    check = tokman.check_request(model="text-embedding-3-small", messages=[SYSTEM])
+    [problem] = check.problems
+    assert problem.field == "messages"
+    assert "this is an embeddings model: pass input=" in problem.message
+
+
+@pytest.mark.parametrize("model", ["text-davinci-003", "gpt-3.5-turbo-instruct", "babbage-002"])
+def test_legacy_completions_model_is_a_problem(model: str) -> None:
+    """A Completions-only model: a clear problem (not a suggestion to register it)."""
+    check = tokman.check_request(model=model, messages=[{"role": "user", "content": "Hi"}])
+    [problem] = check.problems
+    assert problem.field == "model"
+    assert f"{model} is a legacy Completions model" in problem.message
+    assert "register" not in problem.message
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "field"),
+    [
+        ({"messages": [{"role": "user", "content": "\ud800"}]}, "messages[0].content"),
+        ({"messages": [{"role": "user", "content": [{"type": "text", "text": "a\udfff"}]}]},
+         "messages[0].content[0].text"),
+        ({"input": [{"role": "user", "content": [{"type": "input_text", "text": "\ud800"}]}]},
+         "input[0].content[0].text"),
+        ({"instructions": "\ud800", "input": "hi"}, "instructions"),
+        ({"messages": [{"role": "user", "content": "hi"}],
+          "tools": [{"type": "function", "function": {"name": "f", "parameters": {
+              "type": "object", "properties": {"\ud800": {"type": "string"}}}}}]},
+         "tools[0].function.parameters.properties"),
+    ],
+)  # fmt: skip
+def test_lone_surrogate_is_a_problem_naming_the_field(
+    request_kwargs: dict[str, Any], field: str
+) -> None:
+    """Text that is not valid UTF-8: an InvalidRequestError naming the field and the fix."""
+    check = tokman.check_request(model="gpt-4o", **request_kwargs)
+    [problem] = check.problems
+    assert problem.field == field and isinstance(problem.error, InvalidRequestError)
+    assert "not valid UTF-8" in problem.message
+    assert "text.encode('utf-8', 'replace').decode('utf-8')" in problem.message
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": [["nested"]]}]},
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": ["x"]}]}]},
+        {"model": "gpt-4o", "messages": [{"role": "assistant", "tool_calls": True}]},
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "tools": 5},
+        {"model": "gpt-4o", "input": "hi", "tools": 5},
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "n": float("nan")},
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+         "max_completion_tokens": float("inf")},
+        {"model": "text-embedding-3-small", "input": [{"x": 1}]},
+        {"model": ["gpt-4o"], "messages": []},
+        {"model": "\ud800", "messages": []},
+    ],
+)  # fmt: skip
+def test_check_request_never_raises(request_kwargs: dict[str, Any]) -> None:
+    """Junk anywhere in the request is a problem on the check, never an exception."""
+    check = tokman.check_request(**request_kwargs)
+    assert not check.ok
+    assert all(isinstance(p.error, InvalidRequestError | UnknownModelError) for p in check.problems)
+
+
+# -- issue 10: wrong input that used to pass ------------------------------------------------
+
+
+def test_misspelt_argument_is_a_problem_with_a_suggestion() -> None:
+    """max_token= is not a parameter: the API would reject it, so the check does too."""
+    check = tokman.check_request(
+        model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], max_token=100
+    )
+    [problem] = check.problems
+    assert problem.field == "max_token"
+    assert "did you mean max_tokens? Rename max_token= to max_tokens=" in problem.message
+    assert check.prompt_tokens == 8  # still counted
+
+
+def test_count_prompt_stays_lenient_about_misspelt_arguments() -> None:
+    """Counting only reads the prompt: a typo elsewhere changes nothing (the check flags it)."""
+    messages = [{"role": "user", "content": "Hi"}]
+    assert tokman.count_prompt(model="gpt-4o", messages=messages, max_token=100) == 8
+
+
+def test_both_completion_limits_is_a_problem() -> None:
+    """max_tokens and max_completion_tokens together: the API refuses; one must go."""
+    check = tokman.check_request(
+        model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], max_tokens=100,
+        max_completion_tokens=100,
+    )  # fmt: skip
+    assert [p.field for p in check.problems] == ["max_tokens"]
+    assert check.completion_param == "max_completion_tokens"
+
+
+def test_tool_choice_must_name_a_defined_function() -> None:
+    """A named tool_choice (chat or Responses form) must be one of the tools."""
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {}}}
+    check = tokman.check_request(
+        model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], tools=[tool],
+        tool_choice={"type": "function", "function": {"name": "get_wether"}},
+    )  # fmt: skip
+    [problem] = check.problems
+    assert problem.field == "tool_choice"
+    assert "'get_wether', which is not defined in tools (defined: 'get_weather')" in (
+        problem.message
+    )
+    responses = tokman.check_request(
+        model="gpt-4o", input="Hi", tools=[{"type": "function", "name": "a", "parameters": {}}],
+        tool_choice={"type": "function", "name": "b"},
+    )  # fmt: skip
+    assert [p.field for p in responses.problems] == ["tool_choice"]
+    legacy = tokman.check_request(
+        model="gpt-3.5-turbo", messages=[{"role": "user", "content": "Hi"}],
+        functions=[{"name": "a", "parameters": {}}], function_call={"name": "b"},
+    )  # fmt: skip
+    assert [p.field for p in legacy.problems] == ["function_call"]
+
+
+@pytest.mark.parametrize("role", ["system", "developer"])
+def test_o1_mini_refuses_system_messages(role: str) -> None:
+    """o1-mini answers 400 to a system or developer message; o1 and o3-mini take them."""
+    messages = [{"role": role, "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    check = tokman.check_request(model="o1-mini", messages=messages)
+    assert [p.field for p in check.problems] == ["messages[0].role"]
+    assert f"o1-mini does not accept {role} messages" in check.problems[0].message
+    for model in ("o1", "o3-mini", "gpt-4o"):
+        assert tokman.check_request(model=model, messages=messages).ok
+
+
+def test_responses_errors_name_the_responses_fields() -> None:
+    """Problems in converted input items name input[...] fields, not messages[...]."""
+    items = [
+        {"role": "user", "content": "Weather?"},
+        {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c9", "output": "18C"},
+    ]
+    check = tokman.check_request(model="gpt-4.1", input=items)
+    assert [p.field for p in check.problems] == ["input[2].call_id", "input[1]"]
+    assert check.problems[1].message == (
+        "input[1]=['c1'] is invalid: these tool calls have no output answering them at the end "
+        "of input; add a {'type': 'function_call_output', 'call_id': <id>, 'output': <result>} "
+        "item for each, right after the function_call items"
+    )
+    bad = tokman.check_request(
+        model="gpt-4.1",
+        input=[{"type": "function_call", "call_id": "c1", "name": 5, "arguments": "{}"},
+               {"type": "function_call_output", "call_id": "c1", "output": "x"}],
+    )  # fmt: skip
+    assert [p.field for p in bad.problems] == ["input[0].name"]
+
+
+def test_responses_form_rejects_chat_only_parameters() -> None:
+    """max_tokens on a Responses request: the check says max_output_tokens."""
+    check = tokman.check_request(model="gpt-4.1", input="Hi", max_tokens=100)
+    [problem] = check.problems
+    assert problem.field == "max_tokens" and "use max_output_tokens" in problem.message

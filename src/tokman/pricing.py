@@ -30,6 +30,7 @@ from typing import Any
 from tokman.errors import InvalidRequestError
 from tokman.models import ModelInfo, Price
 from tokman.models import get as _get_model
+from tokman.requests import NormalizedRequest, normalize_request
 
 __all__ = ["Cost", "CostEstimate", "Usage", "cost", "estimate_cost", "read_usage"]
 
@@ -285,32 +286,15 @@ def cost(
 _OUTPUT_LIMITS = ("max_output_tokens", "max_completion_tokens", "max_tokens")
 
 
-def _prompt_tokens(info: ModelInfo, request: Mapping[str, Any]) -> int:
-    if info.kind == "embedding":
-        from tokman.counting import count
+def _prompt_tokens(info: ModelInfo, request: NormalizedRequest) -> int:
+    from tokman.counting.chat import count_normalized  # lazy: counting is heavier than pricing
 
-        items = request.get("input")
-        if isinstance(items, str):
-            items = [items]
-        if not isinstance(items, list) or not items:
-            raise InvalidRequestError(
-                "input", items, "an embeddings request needs input: a string or list of strings"
-            )
-        total = 0
-        for i, item in enumerate(items):
-            if isinstance(item, str):
-                total += count(item, model=info.name)
-            elif isinstance(item, list) and all(isinstance(t, int) for t in item):
-                total += len(item)  # pre-tokenized input
-            else:
-                raise InvalidRequestError(
-                    f"input[{i}]", item, "expected a string or a list of token ids"
-                )
-        return total
-    from tokman.counting import count_prompt  # lazy: counting is heavier than pricing
+    if request.api == "embeddings":
+        from tokman.counting.embeddings import count_inputs
 
+        return sum(count_inputs(request, model=info.name))
     # the resolved name: a deployment name says nothing about how the prompt is framed
-    return int(count_prompt(**{**request, "model": info.name}))
+    return count_normalized(request, model=info.name).total
 
 
 def estimate_cost(
@@ -321,12 +305,15 @@ def estimate_cost(
     **request: Any,
 ) -> CostEstimate:
     """The cost range of a request before sending it: the same keyword arguments as
-    ``client.chat.completions.create(...)`` (or ``embeddings.create``), plus tokman's ``at``,
-    ``batch`` and ``deployment_type``.
+    ``client.chat.completions.create(...)`` (or ``responses.create``, ``embeddings.create``),
+    plus tokman's ``at``, ``batch`` and ``deployment_type``.
 
-    Prompt tokens come from ``tokman.count_prompt``; the output bound from
-    ``max_completion_tokens`` / ``max_tokens`` (``max_output_tokens`` for Responses-style
-    requests), else the model's maximum output.
+    The request is read by ``tokman.requests.normalize_request``: prompt tokens are
+    ``count_prompt``'s (an embeddings request's inputs for an embeddings model); the output
+    bound is ``max_completion_tokens`` / ``max_tokens`` (``max_output_tokens`` for the
+    Responses API), else the model's maximum output. Arguments that do not change the cost
+    are ignored, as by ``count_prompt``; a completion limit that is invalid, set twice or
+    named for another API raises, since the bound would be a guess.
 
     >>> est = estimate_cost(model="gpt-4o", at="2025-06-01", max_completion_tokens=100,
     ...                     messages=[{"role": "user", "content": "hello"}])
@@ -334,24 +321,20 @@ def estimate_cost(
     (8, Decimal('0.00002'), Decimal('0.00102'))
 
     Raises:
-        InvalidRequestError: no model, a non-positive output limit, or no price recorded.
+        InvalidRequestError: no model, an unreadable prompt, a non-positive, conflicting or
+            misplaced output limit, or no price recorded.
         UnknownModelError: the model or deployment is unknown.
     """
-    model = request.get("model")
-    info = _model(model)
-    limit: int | None = None
-    limit_from = "model maximum output"
-    for key in _OUTPUT_LIMITS:
-        value = request.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidRequestError(key, value, "expected a positive integer number of tokens")
-        limit, limit_from = value, key
-        break
+    info = _model(request.get("model"))
+    normalized = normalize_request(request, model_kind=info.kind)
+    unreadable = normalized.prompt_errors + normalized.limit_errors
+    if unreadable:
+        raise unreadable[0]
+    limit = normalized.completion_tokens
+    limit_from = normalized.completion_param or "model maximum output"
     if limit is None:
         limit = info.max_output_tokens or 0
-    prompt = _prompt_tokens(info, request)
+    prompt = _prompt_tokens(info, normalized)
     price = _price_for(info, at, batch, deployment_type)
     low = _cost_of(Usage(prompt, 0), info, price, deployment_type)
     high = _cost_of(Usage(prompt, limit), info, price, deployment_type)

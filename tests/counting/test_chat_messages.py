@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import tokman
+from tokman.errors import InvalidRequestError
 
 # openai/openai-cookbook examples/How_to_count_tokens_with_tiktoken.ipynb, the 6-message
 # example: @c81359cdc6744f001e40c08a192604c5113fdab3 prints 129 for gpt-3.5-turbo (0125),
@@ -243,3 +244,73 @@ def test_azure_deployment_names_are_counted_as_the_model_they_serve() -> None:
         tokman.count_prompt(model="gpt-4o-2024-08-06", messages=messages)
     )
     assert tokman.validate_request(model="chat-prod-eu", messages=messages).ok
+
+
+# issue 9 #3: the Responses form that check_request accepts is counted too
+RESPONSES_ITEMS = [
+    {"role": "user", "content": [{"type": "input_text", "text": "Weather in Paris?"}]},
+    {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": '{"c":"P"}'},
+    {"type": "function_call_output", "call_id": "c1", "output": "18C"},
+    {"role": "assistant", "content": [{"type": "output_text", "text": "It is 18C."}]},
+]
+
+
+@pytest.mark.parametrize(
+    "request_kwargs",
+    [
+        {"input": "hi"},
+        {"input": "hi", "instructions": "Be brief.", "max_output_tokens": 50},
+        {"input": RESPONSES_ITEMS, "tools": [{"type": "function", "name": "get_weather",
+                                              "parameters": {"type": "object"}}]},
+    ],
+)  # fmt: skip
+def test_responses_form_counts_as_check_request_does(request_kwargs: dict[str, Any]) -> None:
+    """count_prompt / count_prompt_details accept input=/instructions= (was messages=None)."""
+    total = tokman.count_prompt(model="gpt-4o", **request_kwargs)
+    details = tokman.count_prompt_details(model="gpt-4o", **request_kwargs)
+    check = tokman.check_request(model="gpt-4o", **request_kwargs)
+    assert total == details.total == check.prompt_tokens
+    assert any("Responses API" in note for note in details.uncertain)
+
+
+def test_responses_string_input_counts_as_its_chat_messages() -> None:
+    """instructions + input string == a system and a user message."""
+    chat = tokman.count_prompt(
+        model="gpt-4o",
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
+    )
+    assert tokman.count_prompt(model="gpt-4o", instructions="Be brief.", input="hi") == chat
+
+
+def test_responses_errors_name_the_input_item() -> None:
+    """A bad Responses item raises with the caller's path, not the converted one."""
+    with pytest.raises(InvalidRequestError) as info:
+        tokman.count_prompt(
+            model="gpt-4o",
+            input=[{"type": "function_call", "call_id": "c1", "name": "f", "arguments": 5}],
+        )
+    assert info.value.field == "input[0].arguments"
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "field"),
+    [
+        ({"messages": [{"role": "user", "content": "a\ud800"}]}, "messages[0].content"),
+        ({"messages": [{"role": "user", "name": "\udc00", "content": "a"}]}, "messages[0].name"),
+        ({"input": "\ud800"}, "input"),
+        ({"messages": [{"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c", "type": "function", "function": {"name": "f", "arguments": "\ud800"}}]},
+            {"role": "tool", "tool_call_id": "c", "content": "x"}]},
+         "messages[0].tool_calls[0].function.arguments"),
+    ],
+)  # fmt: skip
+def test_lone_surrogate_is_an_invalid_request_naming_the_field(
+    request_kwargs: dict[str, Any], field: str
+) -> None:
+    """Issue 9 #6: text the API cannot receive raises InvalidRequestError, not UnicodeError."""
+    for counter in (tokman.count_prompt, tokman.count_prompt_details):
+        with pytest.raises(InvalidRequestError) as info:
+            counter(model="gpt-4o", **request_kwargs)
+        assert info.value.field == field
+        assert "not valid UTF-8" in str(info.value)
+        assert not isinstance(info.value, UnicodeError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -133,3 +134,58 @@ def test_tiktoken_only_mode_counts_the_same(monkeypatch: pytest.MonkeyPatch) -> 
     text = "Hello, world! 123456 こんにちは 🙂\n\n  indented"
     assert reference._count.__func__ is Encoding._count_tiktoken  # type: ignore[attr-defined]
     assert reference.count(text) == fast.count(text)
+
+
+def test_lone_surrogate_text_is_refused_by_name() -> None:
+    """The API cannot receive a lone surrogate (not UTF-8): a typed error naming ``text``."""
+    for text in ("\ud800", "ok \udfff ok"):
+        with pytest.raises(InvalidRequestError, match=r"^text=.* is invalid: the text has a "
+                           r"lone surrogate U\+D[89A-F][0-9A-F]{2} at index \d+"):  # fmt: skip
+            tokman.count(text, model="gpt-4o")
+    with pytest.raises(InvalidRequestError, match=r"^chunks="):
+        tokman.counting.count_stream(["fine ", "bad \ud800"], model="gpt-4o", workers=1)
+    with pytest.raises(InvalidRequestError, match=r"^text="):
+        tokman.chunk("bad \ud800", model="gpt-4o", max_tokens=5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "says"),
+    [
+        ({"model": 5}, "model", "as a string"),
+        ({"encoding": ["o200k_base"]}, "encoding", "as a string"),
+    ],
+)
+def test_model_and_encoding_must_be_strings(
+    kwargs: dict[str, object], field: str, says: str
+) -> None:
+    """A non-string model/encoding is named, not an AttributeError from deep inside."""
+    with pytest.raises(InvalidRequestError) as info:
+        tokman.count("x", **kwargs)  # type: ignore[arg-type]
+    assert info.value.field == field and says in str(info.value)
+
+
+def test_count_file_bad_paths_are_named(tmp_path: Path) -> None:
+    """Missing file, directory, None, bogus errors=: InvalidRequestError naming the parameter."""
+    directory = tmp_path
+    cases: list[tuple[dict[str, object], str, str]] = [
+        ({"path": directory / "missing.txt"}, "path", "no such file"),
+        ({"path": directory}, "path", "is a directory"),
+        ({"path": None}, "path", "expected a file path"),
+        ({"path": "a\x00b"}, "path", "not a valid file name"),
+        ({"path": directory / "a.txt", "errors": "bogus"}, "errors", "expected one of 'strict'"),
+        ({"path": directory / "a.txt", "errors": "surrogateescape"}, "errors", "refused"),
+        ({"path": directory / "a.txt", "workers": 0}, "workers", "an int >= 1"),
+    ]
+    (directory / "a.txt").write_text("hello world")
+    for kwargs, field, says in cases:
+        with pytest.raises(InvalidRequestError) as info:
+            tokman.count_file(model="gpt-4o", **kwargs)  # type: ignore[arg-type]
+        assert info.value.field == field and says in str(info.value), kwargs
+    assert tokman.count_file(directory / "a.txt", model="gpt-4o", errors="replace") == 2
+
+
+@pytest.mark.parametrize("chunks", [None, "text", b"bytes", [b"x"], ["ok", None]])
+def test_count_stream_refuses_what_it_cannot_read(chunks: object) -> None:
+    """Not an iterable of str: a typed error, never a TypeError or a count of 0."""
+    with pytest.raises(InvalidRequestError, match=r"^chunks"):
+        tokman.counting.count_stream(chunks, model="gpt-4o")  # type: ignore[arg-type]

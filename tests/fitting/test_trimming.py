@@ -88,18 +88,82 @@ def test_shortening_keeps_the_head_or_tail_of_the_newest_message() -> None:
 
 
 def test_too_small_even_for_the_minimum() -> None:
-    """When the system prompt and newest turn alone exceed the budget, the error says so."""
+    """When the system prompt and the newest turn's framing alone exceed the budget, the error
+    says so and does not suggest shortening, which could not help (it would fail too)."""
     with pytest.raises(ContextWindowExceededError) as info:
         trim_messages(HISTORY, model=MODEL, max_tokens=10)
     minimum = prompt([HISTORY[0], HISTORY[-1]])
+    floor = prompt([HISTORY[0], {**HISTORY[-1], "content": ""}])
     assert info.value.tokens == minimum and info.value.limit == 10
     assert str(info.value) == (
         f"The messages need at least {minimum} tokens even after removing every older turn "
         "(kept: 1 system/developer message(s) and the newest 1-message turn), but max_tokens "
-        f"is 10: {minimum - 10} over. Shorten the system prompt or the newest message, pass "
-        "shorten='head' or shorten='tail' to cut the newest message to fit, or use a model "
-        "with a larger context window."
+        f"is 10: {minimum - 10} over. Cutting the newest message cannot help: without its text "
+        f"the request still needs {floor} tokens. Shorten the system/developer messages or the "
+        "tools, or raise max_tokens (use a model with a larger context window)."
     )
+    for keep in ("head", "tail"):
+        with pytest.raises(ContextWindowExceededError):
+            trim_messages(HISTORY, model=MODEL, max_tokens=10, shorten=keep)  # type: ignore[arg-type]
+
+
+def test_error_suggests_shorten_only_when_it_works() -> None:
+    """One long newest message: the error names shorten=, and passing it then fits."""
+    history = [{"role": "system", "content": "Summarise."},
+               {"role": "user", "content": "Long text here. " * 300}]
+    with pytest.raises(ContextWindowExceededError) as info:
+        trim_messages(history, model=MODEL, max_tokens=50)
+    assert "Pass shorten='tail' or shorten='head' to cut the newest message to fit" in str(
+        info.value
+    )
+    assert trim_messages(history, model=MODEL, max_tokens=50, shorten="tail").tokens <= 50
+
+
+IMAGE = {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}}
+
+
+def test_list_content_is_shortened_in_its_text_parts() -> None:
+    """A content-part message is cut in its text: images kept whole, parts in order."""
+    first, last = "Opening words. " * 150, "Closing words. " * 150
+    message = {"role": "user", "content": [
+        {"type": "text", "text": first}, IMAGE, {"type": "text", "text": last}]}
+    history = [{"role": "system", "content": "Describe."}, message]
+    for keep in ("head", "tail"):
+        result = trim_messages(history, model=MODEL, max_tokens=200, shorten=keep)  # type: ignore[arg-type]
+        assert result.tokens == prompt(result.messages) <= 200
+        assert result.shortened == 1
+        parts = result.messages[1]["content"]
+        assert IMAGE in parts
+        texts = [p["text"] for p in parts if p["type"] == "text"]
+        if keep == "head":
+            assert parts[0]["type"] == "text" and first.startswith(parts[0]["text"])
+            assert parts[-1] == IMAGE or last.startswith(parts[-1]["text"])
+        else:
+            assert parts[-1]["type"] == "text" and last.endswith(parts[-1]["text"])
+            assert parts[0] == IMAGE or first.endswith(parts[0]["text"])
+        assert texts and result.tokens >= 190  # the text is cut near the budget, not emptied
+    assert history[1] is message and len(message["content"]) == 3  # input untouched
+
+
+def test_only_images_cannot_be_shortened() -> None:
+    """A newest message of images alone is never cut: the error explains instead."""
+    history = [{"role": "user", "content": [IMAGE] * 10}]
+    with pytest.raises(ContextWindowExceededError, match="Cutting the newest message cannot"):
+        trim_messages(history, model=MODEL, max_tokens=20, shorten="tail")
+
+
+def test_tool_choice_counts_against_the_budget() -> None:
+    """A named tool_choice costs tokens; the trimmed prompt with it stays within budget."""
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]
+    choice = {"type": "function", "function": {"name": "lookup"}}
+    with_choice = tokman.count_prompt(model=MODEL, messages=HISTORY, tools=tools,
+                                      tool_choice=choice)
+    budget = with_choice - 1
+    result = trim_messages(HISTORY, model=MODEL, max_tokens=budget, tools=tools,
+                           tool_choice=choice)
+    assert result.removed
+    assert result.tokens == tokman.count_prompt(
+        model=MODEL, messages=result.messages, tools=tools, tool_choice=choice) <= budget
 
 
 def test_bad_arguments_are_named() -> None:
@@ -110,3 +174,5 @@ def test_bad_arguments_are_named() -> None:
         trim_messages(HISTORY, model=MODEL, max_tokens=100, shorten="middle")  # type: ignore[arg-type]
     with pytest.raises(InvalidRequestError, match=r"^messages\[0\]="):
         trim_messages(["hi"], model=MODEL, max_tokens=100)  # type: ignore[list-item]
+    with pytest.raises(InvalidRequestError, match=r"^tools=5 is invalid"):
+        trim_messages(HISTORY, model=MODEL, max_tokens=100, tools=5)  # type: ignore[arg-type]

@@ -53,3 +53,44 @@ def test_bad_output_limit(bad: object) -> None:
     """A non-positive or non-int output limit names the field."""
     with pytest.raises(InvalidRequestError, match="max_completion_tokens"):
         estimate_cost(model="gpt-4o", messages=HELLO, max_completion_tokens=bad)
+
+
+def test_responses_form_is_estimated() -> None:
+    """Issue 9 #3: input=/instructions=/max_output_tokens= (was 'messages=None')."""
+    est = estimate_cost(model="gpt-4o", instructions="Be brief.", input="hello",
+                        max_output_tokens=100, at="2025-06-01")  # fmt: skip
+    assert est.prompt_tokens == count_prompt(model="gpt-4o", instructions="Be brief.",
+                                             input="hello")  # fmt: skip
+    assert (est.max_output_tokens, est.output_limit_from) == (100, "max_output_tokens")
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "field"),
+    [
+        ({"messages": HELLO, "max_tokens": 10, "max_completion_tokens": 20}, "max_tokens"),
+        ({"messages": HELLO, "max_output_tokens": 10}, "max_output_tokens"),
+        ({"input": "hi", "max_tokens": 10}, "max_tokens"),
+    ],
+)
+def test_an_ambiguous_output_limit_raises(request_kwargs: dict[str, object], field: str) -> None:
+    """Two limits, or one named for the other API: the bound would be a guess, so it raises."""
+    with pytest.raises(InvalidRequestError) as info:
+        estimate_cost(model="gpt-4o", **request_kwargs)
+    assert info.value.field == field
+
+
+def test_embeddings_token_ids_and_bad_inputs() -> None:
+    """Pre-tokenized input costs its length; unreadable input raises naming the item."""
+    ids = estimate_cost(model="text-embedding-3-small", input=[[1, 2, 3], [4]], at="2025-01-01")
+    assert ids.prompt_tokens == 4
+    for bad, field in (([], "input"), (["ok", ""], "input[1]"), (["ok", "\ud800"], "input[1]")):
+        with pytest.raises(InvalidRequestError) as info:
+            estimate_cost(model="text-embedding-3-small", input=bad)
+        assert info.value.field == field
+
+
+def test_unknown_arguments_are_ignored_like_count_prompt() -> None:
+    """A typo does not change the estimate (check_request reports it)."""
+    plain = estimate_cost(model="gpt-4o", messages=HELLO, at="2025-06-01")
+    typo = estimate_cost(model="gpt-4o", messages=HELLO, temprature=0.1, at="2025-06-01")
+    assert plain == typo

@@ -1,11 +1,14 @@
-"""Exact ``prompt_tokens`` of a Chat Completions request, and where they went.
+"""Exact ``prompt_tokens`` of a Chat Completions (or Responses) request, and where they went.
 
 ``count_prompt(**request)`` takes the keyword arguments of
 ``client.chat.completions.create(...)`` and returns the ``usage.prompt_tokens`` the API
 reports: the text of every message and part, the model family's framing (``_families``),
-the rendered tool/function definitions (``tools``) and the images (``images``). Keyword
+the rendered tool/function definitions (``tools``) and the images (``images``). The
+Responses form (``input=``, ``instructions=``, flat tools) is read by
+``tokman.requests.normalize_request`` and counted as its equivalent messages. Keyword
 arguments that do not affect the prompt (``temperature``, ``max_tokens``, ``stream``, ...) are
-accepted and ignored, so the same dict can be passed to both.
+accepted and ignored, so the same dict can be passed to both; so are misspelt ones: counting is
+lenient on purpose (a count of what will be sent), ``tokman.check_request`` flags typos.
 
 Counting is a single pass over the messages with one encoding resolved per call; there is no
 copy of the request and no per-message lookup of the model.
@@ -23,8 +26,15 @@ from tokman.counting.images import image_size, image_tokens, size_needed
 from tokman.counting.tools import render_functions
 from tokman.encodings import get_encoding
 from tokman.errors import InvalidRequestError, UnknownModelError
+from tokman.requests import NormalizedRequest, find_lone_surrogate, normalize_request, not_utf8
 
-__all__ = ["MessageCount", "PromptCount", "count_prompt", "count_prompt_details"]
+__all__ = [
+    "MessageCount",
+    "PromptCount",
+    "count_normalized",
+    "count_prompt",
+    "count_prompt_details",
+]
 
 _ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 _SYSTEM_ROLES = frozenset({"system", "developer"})
@@ -207,7 +217,7 @@ class _Counter:
                 text += count(value)
             elif kind == "image_url":
                 images += self.image(here, part.get("image_url"))
-            elif kind in _UNSUPPORTED_PARTS:
+            elif isinstance(kind, str) and kind in _UNSUPPORTED_PARTS:
                 _bad(f"{here}.type", kind, _UNSUPPORTED_PARTS[kind])
             else:
                 _bad(f"{here}.type", kind, "one of 'text', 'image_url', 'refusal'")
@@ -221,7 +231,7 @@ class _Counter:
         if not isinstance(url, str):
             _bad(f"{where}.image_url.url", url, "the image URL or data: URL as a string")
         detail = spec.get("detail") or "auto"
-        if detail not in _DETAILS:
+        if not isinstance(detail, str) or detail not in _DETAILS:
             _bad(f"{where}.image_url.detail", detail, "one of 'low', 'high', 'auto'")
         rule = self.rules.image
         if rule is None:
@@ -403,27 +413,49 @@ def _response_format(counter: _Counter, response_format: object) -> None:
     _bad("response_format", response_format, "{'type': 'text' | 'json_object' | 'json_schema'}")
 
 
-def _tally(
+_RESPONSES_NOTE = (
+    "Responses API input is counted as the equivalent Chat Completions messages; OpenAI does "
+    "not document the Responses framing, so the count may differ by a few tokens"
+)
+_TEXT_FIELDS = ("messages", "tools", "functions", "tool_choice", "function_call")
+
+
+def _tally(request: NormalizedRequest, model: object, detailed: bool) -> PromptCount | int:
+    encoding_name, rules = _resolve(model)
+    if request.errors and request.prompt_errors:  # the first test keeps the clean path cheap
+        raise request.prompt_errors[0]
+    counter = _Counter(get_encoding(encoding_name).count, rules, request.image_sizes)
+    try:
+        return _tally_messages(request, counter, model, encoding_name, detailed)
+    except InvalidRequestError as exc:
+        moved = request.rebased(exc)
+        if moved is exc:
+            raise
+        raise moved from exc
+    except UnicodeEncodeError as exc:
+        # the tokenizer needs UTF-8; find which field holds the text (slow path, errors only)
+        for name in _TEXT_FIELDS:
+            found = find_lone_surrogate(getattr(request, name), name)
+            if found is not None:
+                raise not_utf8(request.request_path(found[0]), found[1]) from exc
+        raise  # pragma: no cover - every counted string lives under one of those fields
+
+
+def _tally_messages(
+    request: NormalizedRequest,
+    counter: _Counter,
     model: object,
-    messages: object,
-    tools: object,
-    tool_choice: object,
-    functions: object,
-    function_call: object,
-    response_format: object,
-    image_sizes: ImageSizes | None,
+    encoding_name: str,
     detailed: bool,
 ) -> PromptCount | int:
-    encoding_name, rules = _resolve(model)
-    if not isinstance(messages, (list, tuple)) or not messages:
-        _bad("messages", messages, "a non-empty list of message objects")
-    counter = _Counter(get_encoding(encoding_name).count, rules, image_sizes)
-    framing = counter.framing
+    rules, framing = counter.rules, counter.framing
+    tools, tool_choice = request.tools, request.tool_choice
+    functions, function_call = request.functions, request.function_call
     total = framing.priming
     rows: list[MessageCount] = []
     first_system: str | None = None
     has_system = False
-    for i, message in enumerate(messages):
+    for i, message in enumerate(request.messages):
         text, images, overhead, role = counter.message(i, message)
         tokens = text + images + overhead
         total += tokens
@@ -454,12 +486,14 @@ def _tally(
         _bad("tool_choice", tool_choice, "tool_choice is only allowed together with tools")
     elif function_call is not None:
         _bad("function_call", function_call, "function_call is only allowed with functions")
-    _response_format(counter, response_format)
+    _response_format(counter, request.response_format)
     total += tool_tokens
     if not framing.verified:
         counter.note(f"message framing on {rules.family} rests on few API observations")
     if not detailed:
         return total
+    if request.api == "responses":
+        counter.note(_RESPONSES_NOTE)
     return PromptCount(
         model=str(model),
         encoding=encoding_name,
@@ -471,6 +505,30 @@ def _tally(
     )
 
 
+def count_normalized(request: NormalizedRequest, *, model: str | None = None) -> PromptCount:
+    """The prompt breakdown of an already normalised chat or Responses request.
+
+    Validation and pricing read a request once (``tokman.requests.normalize_request``) and
+    count it here, so the Responses conversion and the error paths are the ones
+    :func:`count_prompt` uses. ``model`` overrides ``request.model`` (a deployment name
+    resolved to the model that frames the prompt).
+
+    Raises:
+        UnknownModelError, InvalidRequestError: as :func:`count_prompt`.
+    """
+    result = _tally(request, model if model is not None else request.model, True)
+    assert isinstance(result, PromptCount)
+    return result
+
+
+def _normalized(arguments: dict[str, Any]) -> NormalizedRequest:
+    """The request of ``count_prompt``'s arguments (its ``locals()``, so both public
+    signatures stay explicit and typed): the named ones that were given, then the others."""
+    request = {k: v for k, v in arguments.items() if k != "ignored" and v is not None}
+    request.update(arguments["ignored"])
+    return normalize_request(request)
+
+
 def count_prompt(
     *,
     model: str | None = None,
@@ -480,13 +538,17 @@ def count_prompt(
     functions: Sequence[Mapping[str, Any]] | None = None,
     function_call: str | Mapping[str, Any] | None = None,
     response_format: Mapping[str, Any] | None = None,
+    input: str | Sequence[Mapping[str, Any]] | None = None,
+    instructions: str | None = None,
     image_sizes: ImageSizes | None = None,
     **ignored: Any,
 ) -> int:
     """The ``usage.prompt_tokens`` the API reports for this Chat Completions request.
 
-    Pass the same keyword arguments as ``client.chat.completions.create(...)``; arguments that
-    do not change the prompt (``temperature``, ``max_tokens``, ``stream``, ...) are ignored.
+    Pass the same keyword arguments as ``client.chat.completions.create(...)`` (or
+    ``client.responses.create(...)``: ``input=``, ``instructions=``, flat tools); arguments
+    that do not change the prompt (``temperature``, ``max_tokens``, ``stream``, ...) are
+    ignored, unknown ones too (``check_request`` reports those).
 
     Args:
         model: the model (or snapshot, ``ft:`` name, Azure spelling).
@@ -496,6 +558,8 @@ def count_prompt(
         functions: legacy function definitions.
         function_call: legacy ``"auto"``, ``"none"`` or ``{"name": ...}``.
         response_format: accepted; JSON modes add a note to the details, not tokens.
+        input: the Responses API's input: a string or a list of input items.
+        instructions: the Responses API's instructions (counted as a system message).
         image_sizes: ``{url: (width, height)}`` for images at remote URLs, which tokman never
             downloads. Not an API argument: leave it out of the request you send.
         **ignored: other ``create()`` arguments, which do not affect the prompt.
@@ -503,23 +567,14 @@ def count_prompt(
     Raises:
         UnknownModelError: the model is unknown, or not a chat model tokman can frame.
         InvalidRequestError: a malformed request; the message names the field path
-            (``messages[2].content[0].type``), the value and what is expected.
+            (``messages[2].content[0].type``, ``input[1].call_id``), the value and what is
+            expected. Text with a lone surrogate (not valid UTF-8) is refused the same way.
 
     >>> count_prompt(model="gpt-4o", messages=[{"role": "user", "content": "hello"}])
     8
     """
-    del ignored
-    result = _tally(
-        model,
-        messages,
-        tools,
-        tool_choice,
-        functions,
-        function_call,
-        response_format,
-        image_sizes,
-        False,
-    )
+    request = _normalized(locals())
+    result = _tally(request, model, False)
     assert isinstance(result, int)
     return result
 
@@ -533,6 +588,8 @@ def count_prompt_details(
     functions: Sequence[Mapping[str, Any]] | None = None,
     function_call: str | Mapping[str, Any] | None = None,
     response_format: Mapping[str, Any] | None = None,
+    input: str | Sequence[Mapping[str, Any]] | None = None,
+    instructions: str | None = None,
     image_sizes: ImageSizes | None = None,
     **ignored: Any,
 ) -> PromptCount:
@@ -546,17 +603,7 @@ def count_prompt_details(
     >>> details.total, details.system, details.history, details.overhead
     (15, 7, 5, 9)
     """
-    del ignored
-    result = _tally(
-        model,
-        messages,
-        tools,
-        tool_choice,
-        functions,
-        function_call,
-        response_format,
-        image_sizes,
-        True,
-    )
+    request = _normalized(locals())
+    result = _tally(request, model, True)
     assert isinstance(result, PromptCount)
     return result

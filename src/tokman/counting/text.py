@@ -14,9 +14,11 @@ import re
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from tokman.encodings import Encoding, get_encoding, load_vocabulary
 from tokman.errors import InvalidRequestError
+from tokman.requests import not_utf8
 
 __all__ = [
     "SAFE_ENCODINGS",
@@ -45,6 +47,11 @@ _PIECE_CHARS = 1 << 20  # ~1M characters per piece handed to a worker
 
 def resolve_encoding_name(model: str | None, encoding: str | None) -> str:
     """The encoding named directly, or the one ``model`` uses; exactly one must be given."""
+    for name, value in (("model", model), ("encoding", encoding)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequestError(
+                name, value, f"expected the {name} name as a string, e.g. model='gpt-4o'"
+            )
     if encoding is not None:
         if model is not None:
             raise InvalidRequestError(
@@ -72,8 +79,17 @@ def count(text: str, *, model: str | None = None, encoding: str | None = None) -
     2
     >>> count("<|endoftext|>", encoding="cl100k_base")  # plain text, as the API counts it
     7
+
+    Raises:
+        InvalidRequestError: ``text`` is not a ``str``, or holds a lone surrogate (not valid
+            UTF-8, so the API could not receive it either); bad ``model``/``encoding``.
+        UnknownModelError: the model is unknown.
     """
-    return resolve_encoding(model, encoding).count(text)
+    enc = resolve_encoding(model, encoding)
+    try:
+        return enc.count(text)
+    except UnicodeEncodeError as exc:
+        raise not_utf8("text", text) from exc
 
 
 def safe_split_points(text: str) -> Iterator[int]:
@@ -131,9 +147,43 @@ def count_stream(
 
     The total equals ``count("".join(chunks))`` exactly. At most ``2 * workers`` pieces are in
     flight, so memory stays constant however long the stream.
+
+    Raises:
+        InvalidRequestError: a chunk is not a ``str`` or holds a lone surrogate (field
+            ``chunks``); bad ``workers``/``piece_chars``/``model``/``encoding``.
     """
     name = resolve_encoding_name(model, encoding)
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers is None:
+        workers = os.cpu_count() or 1
+    _positive("workers", workers, "the number of worker processes")
+    _positive("piece_chars", piece_chars, "the characters per piece handed to a worker")
+    if isinstance(chunks, (str, bytes)) or not isinstance(chunks, Iterable):
+        raise InvalidRequestError(
+            "chunks", chunks, "expected an iterable of str chunks (a list, a generator, a file)"
+        )
+    try:
+        return _count_stream(_checked(chunks), name, workers, piece_chars)
+    except UnicodeEncodeError as exc:
+        text = exc.object if isinstance(exc.object, str) else ""
+        raise not_utf8("chunks", text[max(exc.start - 20, 0) : exc.end + 20]) from exc
+
+
+def _positive(field: str, value: object, meaning: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequestError(field, value, f"expected an int >= 1: {meaning}")
+    return value
+
+
+def _checked(chunks: Iterable[object]) -> Iterator[str]:
+    for i, chunk in enumerate(chunks):
+        if not isinstance(chunk, str):
+            raise InvalidRequestError(
+                f"chunks[{i}]", chunk, "expected a str; decode bytes first (or use count_file)"
+            )
+        yield chunk
+
+
+def _count_stream(chunks: Iterator[str], name: str, workers: int, piece_chars: int) -> int:
     if name not in SAFE_ENCODINGS:
         return get_encoding(name).count("".join(chunks))
     if workers <= 1:
@@ -154,11 +204,48 @@ def count_stream(
     return total
 
 
-def _read_text(path: Path, block_bytes: int, errors: str) -> Iterator[str]:
+_DECODE_ERRORS = ("strict", "replace", "ignore", "backslashreplace")
+
+
+def _open(path: object, errors: object) -> tuple[Path, Any]:
+    """The file opened for reading, or the error naming ``path``/``errors`` and the fix."""
+    if errors not in _DECODE_ERRORS:
+        raise InvalidRequestError(
+            "errors",
+            errors,
+            "expected one of " + ", ".join(map(repr, _DECODE_ERRORS)) + " (how invalid UTF-8 "
+            "is handled; 'surrogateescape' is refused: it makes text the API cannot receive)",
+        )
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise InvalidRequestError("path", path, "expected a file path (str or pathlib.Path)")
+    where = Path(path)
+    try:
+        return where, where.open("rb")
+    except FileNotFoundError as exc:
+        raise InvalidRequestError("path", str(path), "no such file; check the path") from exc
+    except IsADirectoryError as exc:
+        raise InvalidRequestError(
+            "path", str(path), "is a directory; pass a file (count each file in it)"
+        ) from exc
+    except PermissionError as exc:
+        raise InvalidRequestError(
+            "path", str(path), "not readable by this process (permission denied)"
+        ) from exc
+    except OSError as exc:
+        raise InvalidRequestError(
+            "path", str(path), f"could not be opened: {exc.strerror or exc}"
+        ) from exc
+    except (UnicodeEncodeError, ValueError) as exc:  # a lone surrogate or a NUL in the name
+        raise InvalidRequestError(
+            "path", str(path), "not a valid file name (it has a NUL or a lone surrogate)"
+        ) from exc
+
+
+def _read_text(path: Path, handle: Any, block_bytes: int, errors: str) -> Iterator[str]:
     """Decode a file incrementally, with no newline translation (CRLF is content)."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors)
     consumed = 0
-    with path.open("rb") as handle:
+    with handle:
         while True:
             block = handle.read(block_bytes)
             pending = len(decoder.getstate()[0])
@@ -190,7 +277,21 @@ def count_file(
 
     ``errors`` is passed to the UTF-8 decoder; the default refuses invalid UTF-8 with an
     ``InvalidRequestError`` naming the file instead of silently changing the text.
+
+    Raises:
+        InvalidRequestError: the path is missing, a directory, unreadable or not a path;
+            ``errors`` is not one of ``'strict'``, ``'replace'``, ``'ignore'``,
+            ``'backslashreplace'``; the file is not valid UTF-8 (with ``errors='strict'``).
     """
-    return count_stream(
-        _read_text(Path(path), 1 << 20, errors), model=model, encoding=encoding, workers=workers
-    )
+    resolve_encoding_name(model, encoding)  # argument errors before the file is opened
+    where, handle = _open(path, errors)
+    assert isinstance(errors, str)
+    try:
+        return count_stream(
+            _read_text(where, handle, 1 << 20, errors),
+            model=model,
+            encoding=encoding,
+            workers=workers,
+        )
+    finally:
+        handle.close()  # also when count_stream refuses an argument before reading

@@ -23,6 +23,7 @@ from tokman.errors import InvalidRequestError
 from tokman.fitting import graphemes
 from tokman.fitting._tokenmap import TokenMap
 from tokman.fitting.boundaries import Batch, Level, Scan, levels_for, scan_batches
+from tokman.requests import find_lone_surrogate, not_utf8
 
 __all__ = ["Chunk", "TextChunker", "chunk", "iter_chunks"]
 
@@ -104,6 +105,8 @@ class TextChunker:
         """Chunks of ``text`` one at a time, so a caller can stop early or stream them."""
         if not isinstance(text, str):
             raise InvalidRequestError("text", text, "expected a str; decode bytes first")
+        if find_lone_surrogate(text, "text") is not None:  # the tokenizer would fail mid-run
+            raise not_utf8("text", text)
         return _Run(self, text).run()
 
 
