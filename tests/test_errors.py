@@ -65,3 +65,22 @@ def test_budget_error_names_its_budget() -> None:
                                      unit="tokens")  # fmt: skip
     assert err.budget_id == "acme-daily"
     assert "'acme-daily'" in str(err)
+
+
+def test_every_error_pickles_with_its_fields() -> None:
+    """Errors cross process boundaries (count_file workers, Ray) with message and fields."""
+    import pickle
+
+    samples = [
+        errors.InvalidRequestError("text", "a\ud800", "valid UTF-8"),
+        errors.UnknownModelError("gpt-17", close_matches=["gpt-4"]),
+        errors.ContextWindowExceededError("too long", tokens=9, limit=8),
+        errors.RateLimitExceededError("slow down", retry_after=1.5),
+        errors.BudgetExceededError("b", limit=1, spent=1, reserved=0, requested=1, unit="tokens"),
+        errors.VocabularyIntegrityError("o200k_base", "/x", "aa", "bb"),
+        errors.MissingDependencyError("redis", extra="redis", feature="Redis"),
+    ]
+    for error in samples:
+        back = pickle.loads(pickle.dumps(error))
+        assert type(back) is type(error) and str(back) == str(error)
+        assert vars(back) == vars(error)

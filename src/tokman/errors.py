@@ -74,6 +74,11 @@ class TokmanError(Exception):
         """The request field at fault, when there is one (OpenAI's ``error.param``)."""
         return None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exceptions pickle as cls(*args), which these constructors do not accept: rebuild from
+        # the message and the typed fields instead, so errors survive worker processes (and Ray).
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
     def to_openai_error(self) -> dict[str, Any]:
         """The error as OpenAI's API would send it: ``{"error": {message, type, param, code}}``.
 
@@ -88,6 +93,13 @@ class TokmanError(Exception):
                 "code": self.code,
             }
         }
+
+
+def _rebuild(cls: type[TokmanError], args: tuple[Any, ...], state: dict[str, Any]) -> TokmanError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(TokmanError, ValueError):

@@ -31,9 +31,7 @@ __all__ = [
     "PROMPT_FIELDS",
     "Api",
     "NormalizedRequest",
-    "find_lone_surrogate",
     "normalize_request",
-    "not_utf8",
 ]
 
 Api = Literal["chat", "responses", "embeddings"]
@@ -618,46 +616,3 @@ def _responses_prompt(
     }
 
 
-def find_lone_surrogate(value: object, path: str) -> tuple[str, str] | None:
-    """The path and text of the first string under ``value`` that is not valid UTF-8.
-
-    Only called once encoding has failed, so the cost of the walk is paid only then. Dict
-    keys are checked too (tool parameter names are rendered into the prompt).
-    """
-    if isinstance(value, str):
-        return None if _utf8(value) else (path, value)
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if isinstance(key, str) and not _utf8(key):
-                return (path, key)
-            found = find_lone_surrogate(item, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            found = find_lone_surrogate(item, f"{path}[{i}]")
-            if found is not None:
-                return found
-    return None
-
-
-def _utf8(text: str) -> bool:
-    if text.isascii():
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def not_utf8(field_path: str, text: str) -> InvalidRequestError:
-    """The error for text with a lone surrogate: the API (JSON as UTF-8) cannot receive it."""
-    at = next(i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF)
-    return InvalidRequestError(
-        field_path,
-        text,
-        f"the text has a lone surrogate U+{ord(text[at]):04X} at index {at}, so it is not valid "
-        "UTF-8 and cannot be sent to the API; decode the source bytes correctly, or replace it "
-        "with text.encode('utf-8', 'replace').decode('utf-8')",
-    )

@@ -21,12 +21,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NoReturn
 
 from tokman import models
+from tokman._args import find_lone_surrogate, not_utf8
 from tokman.counting._families import Framing, ModelRules, rules_for_family, rules_for_name
 from tokman.counting.images import image_size, image_tokens, size_needed
 from tokman.counting.tools import render_functions
 from tokman.encodings import get_encoding
 from tokman.errors import InvalidRequestError, UnknownModelError
-from tokman.requests import NormalizedRequest, find_lone_surrogate, normalize_request, not_utf8
+from tokman.requests import NormalizedRequest, normalize_request
 
 __all__ = [
     "MessageCount",
@@ -428,17 +429,17 @@ def _tally(request: NormalizedRequest, model: object, detailed: bool) -> PromptC
     try:
         return _tally_messages(request, counter, model, encoding_name, detailed)
     except InvalidRequestError as exc:
+        if isinstance(exc.__cause__, UnicodeEncodeError):
+            # the tokenizer refused text that is not UTF-8: name the field that holds it
+            # (slow path, errors only)
+            for name in _TEXT_FIELDS:
+                found = find_lone_surrogate(getattr(request, name), name)
+                if found is not None:
+                    raise not_utf8(request.request_path(found[0]), found[1]) from exc
         moved = request.rebased(exc)
         if moved is exc:
             raise
         raise moved from exc
-    except UnicodeEncodeError as exc:
-        # the tokenizer needs UTF-8; find which field holds the text (slow path, errors only)
-        for name in _TEXT_FIELDS:
-            found = find_lone_surrogate(getattr(request, name), name)
-            if found is not None:
-                raise not_utf8(request.request_path(found[0]), found[1]) from exc
-        raise  # pragma: no cover - every counted string lives under one of those fields
 
 
 def _tally_messages(

@@ -16,9 +16,9 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from tokman._args import file_path, not_utf8
 from tokman.encodings import Encoding, get_encoding, load_vocabulary
 from tokman.errors import InvalidRequestError
-from tokman.requests import not_utf8
 
 __all__ = [
     "SAFE_ENCODINGS",
@@ -85,11 +85,7 @@ def count(text: str, *, model: str | None = None, encoding: str | None = None) -
             UTF-8, so the API could not receive it either); bad ``model``/``encoding``.
         UnknownModelError: the model is unknown.
     """
-    enc = resolve_encoding(model, encoding)
-    try:
-        return enc.count(text)
-    except UnicodeEncodeError as exc:
-        raise not_utf8("text", text) from exc
+    return resolve_encoding(model, encoding).count(text)
 
 
 def safe_split_points(text: str) -> Iterator[int]:
@@ -163,9 +159,13 @@ def count_stream(
         )
     try:
         return _count_stream(_checked(chunks), name, workers, piece_chars)
-    except UnicodeEncodeError as exc:
-        text = exc.object if isinstance(exc.object, str) else ""
-        raise not_utf8("chunks", text[max(exc.start - 20, 0) : exc.end + 20]) from exc
+    except InvalidRequestError as exc:
+        if exc.field != "text" or not isinstance(exc.value, str):
+            raise
+        # a piece held a lone surrogate: name the argument the caller passed, near the spot
+        text = exc.value
+        at = next((i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF), 0)
+        raise not_utf8("chunks", text[max(at - 20, 0) : at + 20]) from exc
 
 
 def _positive(field: str, value: object, meaning: str) -> int:
@@ -216,9 +216,7 @@ def _open(path: object, errors: object) -> tuple[Path, Any]:
             "expected one of " + ", ".join(map(repr, _DECODE_ERRORS)) + " (how invalid UTF-8 "
             "is handled; 'surrogateescape' is refused: it makes text the API cannot receive)",
         )
-    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-        raise InvalidRequestError("path", path, "expected a file path (str or pathlib.Path)")
-    where = Path(path)
+    where = file_path(path)
     try:
         return where, where.open("rb")
     except FileNotFoundError as exc:
@@ -234,10 +232,6 @@ def _open(path: object, errors: object) -> tuple[Path, Any]:
     except OSError as exc:
         raise InvalidRequestError(
             "path", str(path), f"could not be opened: {exc.strerror or exc}"
-        ) from exc
-    except (UnicodeEncodeError, ValueError) as exc:  # a lone surrogate or a NUL in the name
-        raise InvalidRequestError(
-            "path", str(path), "not a valid file name (it has a NUL or a lone surrogate)"
         ) from exc
 
 

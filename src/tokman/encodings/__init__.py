@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tokman._args import not_utf8
 from tokman.config import Settings
 from tokman.encodings._catalog import VOCABULARIES, EncodingSpec
 from tokman.encodings._fast import fast_counter
@@ -190,13 +191,19 @@ class Encoding:
         """
         if not isinstance(text, str):
             raise InvalidRequestError("text", text, "expected a str; decode bytes first")
-        return self._count(text)
+        try:
+            return self._count(text)
+        except UnicodeEncodeError as exc:
+            raise not_utf8("text", text) from exc
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text``, special-token text encoded as plain text."""
         if not isinstance(text, str):
             raise InvalidRequestError("text", text, "expected a str; decode bytes first")
-        return self.tiktoken.encode_ordinary(text)
+        try:
+            return self.tiktoken.encode_ordinary(text)
+        except UnicodeEncodeError as exc:
+            raise not_utf8("text", text) from exc
 
     def decode(self, tokens: list[int]) -> str:
         """Text of token ids (invalid UTF-8 replaced, as tiktoken does)."""

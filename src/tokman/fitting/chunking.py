@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NoReturn
 
+from tokman._args import find_lone_surrogate, not_utf8
 from tokman.counting.text import resolve_encoding
 from tokman.errors import InvalidRequestError
 from tokman.fitting import graphemes
 from tokman.fitting._tokenmap import TokenMap
 from tokman.fitting.boundaries import Batch, Level, Scan, levels_for, scan_batches
-from tokman.requests import find_lone_surrogate, not_utf8
 
 __all__ = ["Chunk", "TextChunker", "chunk", "iter_chunks"]
 
