@@ -171,7 +171,7 @@ def test_count_file_bad_paths_are_named(tmp_path: Path) -> None:
         ({"path": directory / "missing.txt"}, "path", "no such file"),
         ({"path": directory}, "path", "is a directory"),
         ({"path": None}, "path", "the path of the file as a str or pathlib.Path"),
-        ({"path": "a\x00b"}, "path", "not a valid file name"),
+        ({"path": "a\x00b"}, "path", "a file name cannot contain NUL"),
         ({"path": directory / "a.txt", "errors": "bogus"}, "errors", "expected one of 'strict'"),
         ({"path": directory / "a.txt", "errors": "surrogateescape"}, "errors", "refused"),
         ({"path": directory / "a.txt", "workers": 0}, "workers", "an int >= 1"),
