@@ -108,19 +108,21 @@ def _sqlite_engine(url: BackendURL, mode: str) -> sa.Engine:
         )
     if path is not None and mode != "ro":
         path.parent.mkdir(parents=True, exist_ok=True)
-    target = ":memory:" if path is None else f"file:{quote(str(path))}?mode={mode}"
 
     def connect() -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            target, uri=path is not None, timeout=timeout, check_same_thread=False
-        )
+        if path is None:
+            conn = sqlite3.connect(":memory:", timeout=timeout, check_same_thread=False)
+        else:
+            conn = _sqlite_file(path, mode, timeout)
         conn.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN
         return conn
 
     engine = sa.create_engine(
         "sqlite+pysqlite://",
         creator=connect,
-        poolclass=sa.pool.StaticPool if path is None else None,
+        # a file gets a QueuePool (one connection per checkout); the URL alone would make
+        # SQLAlchemy assume :memory: and share per-thread connections (SingletonThreadPool)
+        poolclass=sa.pool.StaticPool if path is None else sa.pool.QueuePool,
     )
 
     @sa.event.listens_for(engine, "connect")
@@ -137,6 +139,34 @@ def _sqlite_engine(url: BackendURL, mode: str) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _sqlite_file(path: Path, mode: str, timeout: float) -> sqlite3.Connection:
+    """A connection to the file at ``path`` in SQLite URI ``mode`` (``rwc`` or ``ro``).
+
+    ``ro`` is enforced by SQLite itself (every write fails, whoever runs it, root included), and
+    never creates the database. A WAL database is read through its ``-shm`` index, which SQLite
+    creates beside the file if missing; where it cannot (a read-only directory) and no ``-wal``
+    file holds pending commits, the file alone is the whole database and is opened
+    ``immutable=1`` (no locks, no side files).
+    """
+
+    def at(query: str) -> sqlite3.Connection:
+        uri = f"file:{quote(str(path))}?{query}"
+        return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+    conn = at(f"mode={mode}")
+    if mode != "ro":
+        return conn
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise  # commits are pending in the WAL: reading the file alone would miss them
+        return at("mode=ro&immutable=1")
+    return conn
 
 
 def _postgres_engine(url: BackendURL, mode: str) -> sa.Engine:
@@ -215,7 +245,11 @@ class SqlStore(LedgerStore):
         self._ready = False
         self._pid = os.getpid()
         if migrate_now:
-            self.ensure_schema()
+            try:
+                self.ensure_schema()
+            except BaseException:
+                self.engine.dispose()  # nobody will get this store to close it
+                raise
 
     def __repr__(self) -> str:
         return f"<SqlStore {self.url}{' (read-only)' if self.readonly else ''}>"
