@@ -58,3 +58,81 @@ def test_twenty_processes_never_overspend_and_lose_nothing(
         assert sum(r.total_tokens for r in stored) == settled
     finally:
         drop_tables(ledger)
+
+
+# Each child opens the same fresh database, adds one budget and prints how many CREATE TABLE
+# statements it ran: if the migrations are serialized, the sum over all children is exactly the
+# number of tables the ledger and budgets schemas create.
+OPENER = """
+import sys
+import sqlalchemy as sa
+from tokman.budgets import Budget, BudgetGuard
+from tokman.ledger import UsageRecord, open_ledger
+
+url, prefix, n = sys.argv[1], sys.argv[2], sys.argv[3]
+created = []
+
+
+def seen(conn, cursor, sql, *args):
+    if sql.lstrip().startswith("CREATE TABLE"):
+        created.append(sql)
+
+
+sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+sys.stdin.readline()
+ledger = open_ledger(url, table_prefix=prefix)
+guard = BudgetGuard(ledger)
+guard.add(Budget("b" + n, 10, unit="tokens"))
+ledger.record(UsageRecord(id="r" + n, model="m"))
+ledger.close()
+print(len(created))
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_twenty_processes_opening_a_new_database_migrate_it_once(
+    kind: str, tmp_path: Path, postgres_url: str
+) -> None:
+    """Ledger and budget tables are created exactly once when twenty processes open at once."""
+    import sqlalchemy as sa
+
+    from tokman.budgets._schema import BUDGET_MIGRATIONS, budget_tables
+    from tokman.ledger._schema import CURRENT_VERSION, tables
+
+    url = f"sqlite:///{tmp_path}/fresh.db" if kind == "sqlite" else postgres_url
+    prefix = unique_prefix()
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, url, prefix, str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(PROCESSES)
+    ]
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.close()
+    created = []
+    for child in children:
+        assert child.stdout is not None
+        out = child.stdout.read()
+        child.stdout.close()
+        assert child.wait(timeout=120) == 0
+        created.append(int(out))
+    ledger = open_ledger(url, table_prefix=prefix)
+    try:
+        # ledger: schema_version, usage; budgets: budgets_schema_version, budgets, reservations
+        assert sum(created) == 5
+        assert len(ledger.query()) == PROCESSES
+        assert len(BudgetGuard(ledger).budgets()) == PROCESSES
+        engine = ledger.store.engine  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            for version, current in (
+                (tables(prefix).version, CURRENT_VERSION),
+                (budget_tables(prefix).version, BUDGET_MIGRATIONS.current),
+            ):
+                assert conn.execute(sa.select(version.c.version)).all() == [(current,)]
+    finally:
+        drop_tables(ledger)

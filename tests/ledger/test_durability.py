@@ -82,7 +82,8 @@ def test_spool_keeps_records_while_down_and_replays(
     spool = tmp_path / "spool.jsonl"
     down = open_ledger("postgresql://postgres:pw@127.0.0.1:1/x?connect_timeout=2", spool=spool)
     with caplog.at_level(logging.WARNING, logger="tokman.ledger"):
-        down.record(UsageRecord(id="s1", model="m", prompt_tokens=5))
+        spooled = down.record(UsageRecord(id="s1", model="m", prompt_tokens=5))
+        assert spooled.duplicate is False  # spooled records are not checked for duplicates
         assert down.record_many([UsageRecord(id="s2", model="m"), UsageRecord(id="s1")]) == 2
     assert "spooled" in caplog.text
     assert len(spool.read_text().splitlines()) == 3
@@ -98,6 +99,8 @@ def test_spool_keeps_records_while_down_and_replays(
             ("s2", 0),
             ("s3", 0),
         ]
+        again = up.record(UsageRecord(id="s1", model="m", prompt_tokens=99))
+        assert (again.duplicate, again.prompt_tokens) == (True, 5)
     finally:
         drop_tables(up)
 
@@ -157,6 +160,73 @@ def test_older_schema_is_migrated(
         }
         # budget tables belong to tokman.budgets: a ledger's schema never creates them
         assert not sa.inspect(engine).has_table(f"{prefix}budgets")
+    finally:
+        drop_tables(ledger)
+        engine.dispose()
+
+
+# What tokman 0.1's ledger schema v3 was: v1, the v2 step, and the budget tables it created.
+V3_DDL = (
+    V1_DDL.replace("VALUES (1)", "VALUES (3)")
+    + """;
+ALTER TABLE {p}usage ADD COLUMN reasoning_tokens BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX {p}usage_model_ts ON {p}usage (model, ts_us);
+CREATE TABLE {p}budgets (
+    id VARCHAR(200) NOT NULL PRIMARY KEY,
+    unit VARCHAR(10) NOT NULL,
+    limit_amount BIGINT NOT NULL,
+    period VARCHAR(10) NOT NULL,
+    scope {json} NOT NULL,
+    spent BIGINT NOT NULL,
+    period_start_us BIGINT NOT NULL
+);
+CREATE TABLE {p}budget_reservations (
+    id VARCHAR(200) NOT NULL,
+    budget_id VARCHAR(200) NOT NULL,
+    amount BIGINT NOT NULL,
+    expires_us BIGINT NOT NULL,
+    PRIMARY KEY (id, budget_id)
+);
+INSERT INTO {p}budgets VALUES ('team', 'tokens', 1000, 'none',
+    '{{"model": null, "deployment": null, "tags": {{}}}}', 250, 0);
+INSERT INTO {p}budget_reservations VALUES ('held', 'team', 100, 4102444800000000)
+"""
+)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_v3_ledger_with_budget_tables_keeps_working(
+    kind: str, tmp_path: Path, postgres_url: str
+) -> None:
+    """A database made at ledger schema v3 (when the ledger created the budget tables) opens
+    with the new code: the ledger stays v3, the budgets package adopts its tables at its own v1,
+    and every record, budget, spend and reservation is still there."""
+    from tokman.budgets import Budget, BudgetGuard
+    from tokman.budgets._schema import BUDGET_MIGRATIONS, budget_tables
+
+    url, prefix = _sql_url(kind, tmp_path, postgres_url), unique_prefix()
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    ddl = V3_DDL.format(p=prefix, json="JSON" if kind == "postgresql" else "TEXT")
+    with engine.begin() as conn:
+        for statement in filter(str.strip, ddl.split(";\n")):
+            conn.exec_driver_sql(statement)
+    ledger = open_ledger(url, table_prefix=prefix)
+    try:
+        assert [r.id for r in ledger.query()] == ["old-1"]
+        guard = BudgetGuard(ledger)
+        status = guard.status("team")
+        assert (status.spent, status.reserved) == (250, 100)
+        guard.reserve(prompt_tokens=600).settle(tokens=600)
+        guard.add(Budget("new", 5, unit="tokens"))
+        assert [b.id for b in guard.budgets()] == ["new", "team"]
+        assert guard.status("team").spent == 850
+        with engine.connect() as conn:
+            ledger_version = conn.execute(sa.text(f"SELECT version FROM {prefix}schema_version"))
+            assert ledger_version.all() == [(CURRENT_VERSION,)]
+            version = budget_tables(prefix).version
+            assert conn.execute(sa.select(version.c.version)).all() == [
+                (BUDGET_MIGRATIONS.current,)
+            ]
     finally:
         drop_tables(ledger)
         engine.dispose()
