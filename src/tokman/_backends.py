@@ -163,6 +163,7 @@ class BackendURL:
     database: str | None = None
     options: Mapping[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()  #: every secret as written and decoded, for `scrub`
+    source: str = field(default="url", compare=False)  #: where it was written: url, $VAR...
 
     def __str__(self) -> str:
         return self.redacted
@@ -192,7 +193,7 @@ class BackendURL:
 
     def invalid(self, what: str, fix: str) -> ConfigurationError:
         """The `ConfigurationError` for a bad part of this URL (shown redacted)."""
-        return ConfigurationError(f"{what} in URL {self.redacted!r} is invalid: {fix}")
+        return ConfigurationError(f"{what} in {self.source}={self.redacted!r} is invalid: {fix}")
 
 
 def _examples() -> str:
@@ -279,7 +280,7 @@ def parse_url(url: object, *, field: str = "url") -> BackendURL:
             f"{field}={redacted!r} has an unknown scheme {name!r}: use one of {known} "
             f"(e.g. {_examples()})"
         )
-    base = BackendURL(scheme, redacted)
+    base = BackendURL(scheme, redacted, source=field)
     if scheme.family == "memory":
         if rest:
             raise base.invalid(repr(rest), "memory:// takes no host, path or options")
@@ -308,6 +309,7 @@ def _parse_sqlite(base: BackendURL, rest: str, field_name: str) -> BackendURL:
         database=database,
         options=options,
         secrets=_secrets(None, options),
+        source=base.source,
     )
 
 
@@ -335,6 +337,7 @@ def _parse_server(base: BackendURL, rest: str) -> BackendURL:
         database=database,
         options=options,
         secrets=_secrets(raw_password if colon else None, options),
+        source=base.source,
     )
 
 

@@ -111,7 +111,7 @@ def test_in_memory_sqlite_only_when_asked_for() -> None:
         (
             lambda: open_ledger("postgresql://u:pw@localhost:notaport/db"),
             ConfigurationError,
-            r"port 'notaport' in URL 'postgresql://u:\*\*\*@localhost:notaport/db'.*1 to 65535",
+            r"port 'notaport' in url='postgresql://u:\*\*\*@localhost:notaport/db'.*1 to 65535",
         ),
         (
             lambda: open_ledger("postgresql://u@localhost/db?pool_size=0"),
