@@ -163,6 +163,8 @@ def test_redis_urls_are_parsed_redacted_and_mapped_without_the_password(
     """The limiter's URLs: parse errors, reprs, a component that cannot live there, and a real
     redis-py failure (refused port, or AUTH against the test server) through storage_errors."""
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     assert SENTINEL not in redact(url)
     with no_sentinel(caplog, capsys) as caught:
@@ -174,7 +176,13 @@ def test_redis_urls_are_parsed_redacted_and_mapped_without_the_password(
         except TokmanError as exc:
             caught.append(exc)
         for host, port in ((parsed.host or "127.0.0.1", parsed.port or 1), ("127.0.0.1", 6379)):
-            client = redis.Redis(host=host, port=port, password=parsed.password, socket_timeout=2)
+            client = redis.Redis(
+                host=host,
+                port=port,
+                password=parsed.password,
+                socket_timeout=2,
+                retry=Retry(NoBackoff(), 0),  # fail at once: no reconnect attempts
+            )
             try:
                 with storage_errors(parsed, "reach", what="rate limiter"):
                     client.ping()

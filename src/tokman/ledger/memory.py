@@ -44,8 +44,12 @@ class MemoryStore(LedgerStore):
         return r
 
     def insert(self, records: Sequence[UsageRecord]) -> int:
+        add = self._add
         with self._lock:
-            return sum(self._add(r) is not None for r in records)
+            before = len(self._records)
+            for r in records:
+                add(r)
+            return len(self._records) - before
 
     def insert_one(self, record: UsageRecord) -> UsageRecord:
         with self._lock:
