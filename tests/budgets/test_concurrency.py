@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,28 @@ from tokman.ledger import open_ledger
 
 WORKER = Path(__file__).with_name("_worker.py")
 PROCESSES, ROUNDS, LIMIT = 20, 15, 1_500  # demand: 300 requests of 5-10 tokens > limit
+
+
+def _run_together(argvs: Iterable[list[str]]) -> list[str]:
+    """Start one Python child per argv, release them at once (a line on stdin), and return
+    their stdouts once all exited with status 0."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for argv in argvs
+    ]
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.close()
+    outputs = []
+    for child in children:
+        assert child.stdout is not None
+        outputs.append(child.stdout.read())
+        child.stdout.close()
+        assert child.wait(timeout=120) == 0
+    return outputs
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
@@ -28,26 +51,10 @@ def test_twenty_processes_never_overspend_and_lose_nothing(
     try:
         guard = BudgetGuard(ledger)
         guard.add(Budget("team-a", LIMIT, unit="tokens", tags={"team": "a"}))
-        children = [
-            subprocess.Popen(
-                [sys.executable, str(WORKER), url, prefix, str(n), str(ROUNDS)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for n in range(PROCESSES)
-        ]
-        results = []
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write("go\n")
-            child.stdin.close()
-        for child in children:
-            assert child.stdout is not None
-            out = child.stdout.read()
-            child.stdout.close()
-            assert child.wait(timeout=120) == 0
-            results.append(json.loads(out))
+        outputs = _run_together(
+            [str(WORKER), url, prefix, str(n), str(ROUNDS)] for n in range(PROCESSES)
+        )
+        results = [json.loads(out) for out in outputs]
         settled = sum(r["settled"] for r in results)
         status = guard.status("team-a")
         assert status.spent == settled <= LIMIT
@@ -101,26 +108,8 @@ def test_twenty_processes_opening_a_new_database_migrate_it_once(
 
     url = f"sqlite:///{tmp_path}/fresh.db" if kind == "sqlite" else postgres_url
     prefix = unique_prefix()
-    children = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPENER, url, prefix, str(n)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(PROCESSES)
-    ]
-    for child in children:
-        assert child.stdin is not None
-        child.stdin.write("go\n")
-        child.stdin.close()
-    created = []
-    for child in children:
-        assert child.stdout is not None
-        out = child.stdout.read()
-        child.stdout.close()
-        assert child.wait(timeout=120) == 0
-        created.append(int(out))
+    outputs = _run_together(["-c", OPENER, url, prefix, str(n)] for n in range(PROCESSES))
+    created = [int(out) for out in outputs]
     ledger = open_ledger(url, table_prefix=prefix)
     try:
         # ledger: schema_version, usage; budgets: budgets_schema_version, budgets, reservations

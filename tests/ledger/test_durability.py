@@ -129,6 +129,17 @@ INSERT INTO {p}usage VALUES ('old-1', 1735689600000000, 'gpt-4o', NULL, 'chat', 
 """
 
 
+def _raw_database(url: str, prefix: str, ddl: str) -> sa.Engine:
+    """An engine on ``url`` after running ``ddl`` (``{p}``: prefix, ``{json}``: JSON type) raw,
+    as an older tokman would have left the database."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    script = ddl.format(p=prefix, json="JSON" if url.startswith("postgresql") else "TEXT")
+    with engine.begin() as conn:
+        for statement in filter(str.strip, script.split(";\n")):
+            conn.exec_driver_sql(statement)
+    return engine
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("version", [0, 1])
 def test_older_schema_is_migrated(
@@ -136,12 +147,7 @@ def test_older_schema_is_migrated(
 ) -> None:
     """A v0 (empty) or v1 database made by raw SQL is migrated to the current version, data kept."""
     url, prefix = _sql_url(kind, tmp_path, postgres_url), unique_prefix()
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    if version == 1:
-        ddl = V1_DDL.format(p=prefix, json="JSON" if kind == "postgresql" else "TEXT")
-        with engine.begin() as conn:
-            for statement in filter(str.strip, ddl.split(";")):
-                conn.exec_driver_sql(statement)
+    engine = _raw_database(url, prefix, V1_DDL if version == 1 else "")
     ledger = open_ledger(url, table_prefix=prefix)
     try:
         with engine.connect() as conn:
@@ -205,11 +211,7 @@ def test_a_v3_ledger_with_budget_tables_keeps_working(
     from tokman.budgets._schema import BUDGET_MIGRATIONS, budget_tables
 
     url, prefix = _sql_url(kind, tmp_path, postgres_url), unique_prefix()
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    ddl = V3_DDL.format(p=prefix, json="JSON" if kind == "postgresql" else "TEXT")
-    with engine.begin() as conn:
-        for statement in filter(str.strip, ddl.split(";\n")):
-            conn.exec_driver_sql(statement)
+    engine = _raw_database(url, prefix, V3_DDL)
     ledger = open_ledger(url, table_prefix=prefix)
     try:
         assert [r.id for r in ledger.query()] == ["old-1"]
@@ -270,10 +272,13 @@ def test_default_url_is_a_sqlite_file_in_the_user_data_dir(
 
 
 def test_import_loads_no_database_library() -> None:
-    """UsageRecord and the ledger package import without SQLAlchemy or psycopg."""
+    """UsageRecord, the ledger package and the backends seam (a bottom layer) import without
+    SQLAlchemy, psycopg or redis-py."""
     code = (
         "import sys, tokman; tokman.UsageRecord; import tokman.ledger, tokman.budgets;"
-        "bad = [m for m in ('sqlalchemy', 'psycopg', 'matplotlib', 'rich') if m in sys.modules];"
+        "import tokman._backends;"
+        "heavy = ('sqlalchemy', 'psycopg', 'redis', 'matplotlib', 'rich');"
+        "bad = [m for m in heavy if m in sys.modules];"
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
