@@ -1,9 +1,12 @@
 """`Ledger`, `AsyncLedger` and `open_ledger`: the public face over a `LedgerStore`.
 
-The ledger adds what every store shares: pricing records before they are stored, validating
-query arguments, summaries (`_base.summarize`) and the optional spool for when the database is
-down. `AsyncLedger` runs the same `Ledger` in worker threads (``asyncio.to_thread``): the SQL work
-is short and blocking either way, and one implementation cannot drift from another.
+Which store a URL opens is decided by `STORES` (a `tokman._backends.Factories` keyed by the URL
+family from the shared scheme registry), so the ledger parses, redacts and rejects URLs exactly
+as the budgets and the rate limiter do. The ledger adds what every store shares: pricing
+records before they are stored, validating query arguments, summaries (`_base.summarize`) and
+the optional spool for when the database is down. `AsyncLedger` runs the same `Ledger` in
+worker threads (``asyncio.to_thread``): the SQL work is short and blocking either way, and one
+implementation cannot drift from another.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ JSON accessors (``json_extract`` on SQLite, ``->>`` on PostgreSQL).
 The schema is versioned in a ``schema_version`` table. `MIGRATIONS` lists every step from an empty
 database; a database created by an older tokman is brought forward step by step, under a lock
 (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction advisory lock) so that twenty processes
-opening the same ledger at once migrate it exactly once.
+opening the same ledger at once migrate it exactly once. The runner (`migrate`, `Migrations`) is
+generic: the budgets package versions its own tables with it (`tokman.budgets._schema`), so this
+schema knows nothing about budgets.
 """
 
 from __future__ import annotations
@@ -168,7 +170,7 @@ def _found_version(conn: sa.Connection, version: sa.Table) -> int | None:
     return int(conn.execute(sa.select(sa.func.max(version.c.version))).scalar() or 0)
 
 
-def _schema_error(m: Migrations[Any], found: int | None, url: str, readonly: bool) -> StorageError:
+def _schema_error(m: Migrations[Any], found: int | None, url: str) -> StorageError:
     if found is None or found == 0:
         message = (
             f"No {m.name} at {url}: its tables do not exist, and a store opened read-only never "
@@ -207,7 +209,7 @@ def migrate(
     if found == m.current:
         return found
     if readonly or (found is not None and found > m.current):
-        raise _schema_error(m, found, url, readonly)
+        raise _schema_error(m, found, url)
     with engine.connect().execution_options(tokman_immediate=True) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             key = zlib.crc32(f"tokman-migrate:{t.prefix}".encode()) & 0x7FFFFFFF
@@ -217,7 +219,7 @@ def migrate(
             t.version.create(conn)
             found = 0
         if found > m.current:
-            raise _schema_error(m, found, url, readonly)
+            raise _schema_error(m, found, url)
         for step in m.steps[found:]:
             step(conn, t)
         if found < m.current:

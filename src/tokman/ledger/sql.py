@@ -14,7 +14,15 @@ PostgreSQL a batch of `_COPY_MIN` or more records is ``COPY``'d into a temporary
 (`_schema.staging_table`, dropped at commit) and moved with one ``INSERT ... SELECT ... ON CONFLICT
 (id) DO NOTHING`` generated from the same table; a role without the TEMPORARY privilege gets
 executemany instead. Either way the whole batch is one transaction, committed before
-`SqlStore.insert` returns.
+`SqlStore.insert` returns, and the driver's row count says how many ids were new (free: no
+read-back). A single record (`SqlStore.insert_one`) that hits a stored id reads that row back in
+the same transaction, so the caller gets what the ledger actually keeps.
+
+URLs are parsed by `tokman._backends` (``postgres://`` included); the password goes to SQLAlchemy's
+URL object (hidden in its repr) and every other PostgreSQL option to libpq as connect arguments,
+never into a string that could be shown. Read-only stores (``mode="ro"``) open SQLite files with
+SQLite's own ``mode=ro`` URI and PostgreSQL sessions with ``default_transaction_read_only``, so the
+database itself refuses writes, and only check the schema (never create or migrate it).
 """
 
 from __future__ import annotations
