@@ -103,7 +103,9 @@ def test_parse_url_splits_every_form(
         ("redis://h?token=abc&db=1", "redis://h?token=***&db=1"),
         ("host=h port=5432 password=hunter2 dbname=x", "host=h port=5432 password=*** dbname=x"),
         ("host=h password = 'a b c' user=u", "host=h password = *** user=u"),
+        ("postgres:hunter2@h/db", "postgres:***@h/db"),
         ("sqlite:////x/l.db", "sqlite:////x/l.db"),
+        ("/x/a:b@c.db", "/x/a:b@c.db"),
         ("memory://", "memory://"),
     ],
 )
@@ -120,6 +122,7 @@ def test_redact_hides_every_password_form(url: str, redacted: str) -> None:
         ("   ", r"url='   ' is empty"),
         ("/x/usage.db", r"is a file path, not a URL.*'sqlite:////x/usage.db'"),
         ("usage.db", r"'sqlite:///usage.db'"),
+        ("u:pw@h/db", r"url='u:\*\*\*@h/db' is not a URL \(no scheme://\)"),
         (
             "host=h password=pw",
             r"'host=h password=\*\*\*' is a libpq keyword string.*postgresql://",

@@ -43,6 +43,8 @@ BAD_LEDGER_URLS = {
     "bad-port-at": f"postgresql://postgres:x@{SENTINEL}@127.0.0.1:notaport/test",
     "unresolvable": f"postgresql://postgres:{SENTINEL}@no-such-host.invalid/test?connect_timeout=2",
     "unknown-scheme": f"mysql://root:{SENTINEL}@db/x",
+    "no-scheme": f"postgres:{SENTINEL}@127.0.0.1/test",
+    "one-slash": f"postgresql:/u:{SENTINEL}@127.0.0.1/test",
     "redis-as-ledger": f"redis://:{SENTINEL}@127.0.0.1:6379/0",
     "sqlite-option": f"sqlite:////tmp/tokman-never-created.db?password={SENTINEL}",
     "duplicate-option": f"postgresql://u@h/db?password={SENTINEL}&password={SENTINEL}",

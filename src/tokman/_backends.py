@@ -128,15 +128,15 @@ def redact(url: str) -> str:
     """
     if not isinstance(url, str):
         return f"<{type(url).__name__}>"
-    if "://" not in url:
-        return _KEYWORD_SECRET.sub(lambda m: f"{m[1]}{m[2]}{m[3]}{_HIDDEN}", url)
-    scheme, rest = url.split("://", 1)
+    scheme, sep, rest = url.partition("://") if "://" in url else ("", "", url)
+    if not sep:  # a libpq keyword string, or a URL that lost its scheme (user:pw@host/db)
+        rest = _KEYWORD_SECRET.sub(lambda m: f"{m[1]}{m[2]}{m[3]}{_HIDDEN}", rest)
     at = _userinfo_end(rest)
     if at >= 0:
         user, colon, _password = rest[:at].partition(":")
         rest = f"{user}:{_HIDDEN}@{rest[at + 1 :]}" if colon else rest
     rest = _QUERY_SECRET.sub(lambda m: f"{m[1]}{m[2]}={_HIDDEN}", rest)
-    return f"{scheme}://{rest}"
+    return f"{scheme}{sep}{rest}"
 
 
 # ---- parsing -----------------------------------------------------------------------------------
@@ -215,6 +215,13 @@ def _plain_path(field_name: str, url: str) -> ConfigurationError:
         return ConfigurationError(
             f"{field_name}={redact(url)!r} is a libpq keyword string, not a URL: write it as "
             "postgresql://user:password@host:5432/dbname (options as ?sslmode=require&...)"
+        )
+    shown = redact(url)
+    if shown != url or "@" in url:
+        return ConfigurationError(
+            f"{field_name}={shown!r} is not a URL (no scheme://): write it as "
+            "postgresql://user:password@host:5432/dbname (or redis://...), or sqlite:///PATH for "
+            "a SQLite file"
         )
     return ConfigurationError(
         f"{field_name}={url!r} is a file path, not a URL: for the SQLite file {url} use "

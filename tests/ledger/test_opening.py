@@ -270,29 +270,33 @@ def _run_without_root_powers(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_a_read_only_file_in_a_read_only_directory_can_be_reported() -> None:
-    """chmod 444 file in a chmod 555 directory: `tokman report` reads it (no -shm/-wal can be
-    created there) and writes nothing; proven in a child that cannot bypass permissions."""
+@pytest.mark.parametrize("folder_mode", [0o755, 0o555], ids=["writable-dir", "read-only-dir"])
+def test_a_read_only_file_can_be_reported(folder_mode: int) -> None:
+    """A chmod 444 file, in a writable or a chmod 555 directory: `tokman report` reads it and
+    changes nothing (in a read-only directory not even a -shm/-wal side file appears); proven in
+    a child that cannot bypass file permissions."""
     top = Path(tempfile.mkdtemp(prefix="tokman-ro-"))
-    folder = top / "ro"
+    top.chmod(0o755)
+    folder = top / "ledger"
     folder.mkdir()
     path = folder / "ledger.db"
     with open_ledger(f"sqlite:///{path}") as ledger:
         ledger.record_many([UsageRecord(id=f"r{i}", model="gpt-4o") for i in range(3)])
+    before = _digest(path)
     path.chmod(0o444)
-    folder.chmod(0o555)
+    folder.chmod(folder_mode)
     try:
-        probe = _run_without_root_powers(
-            f"open({str(folder / 'probe')!r}, 'w')"
-        )  # the child really cannot write there
-        assert probe.returncode != 0 and "Permission denied" in probe.stderr
+        probe = _run_without_root_powers(f"open({str(path)!r}, 'a')")
+        assert probe.returncode != 0 and "Permission denied" in probe.stderr  # really read-only
         out = _run_without_root_powers(
             "from tokman.cli import cli; cli(['report', '--ledger', "
             f"{'sqlite:///' + str(path)!r}, '--by', 'model', '--format', 'csv'])"
         )
         assert out.returncode == 0, out.stderr
         assert out.stdout.splitlines()[1].startswith("gpt-4o,3,")
-        assert sorted(p.name for p in folder.iterdir()) == ["ledger.db"]
+        assert _digest(path) == before
+        if folder_mode == 0o555:
+            assert sorted(p.name for p in folder.iterdir()) == ["ledger.db"]
     finally:
         folder.chmod(0o755)
         shutil.rmtree(top)
