@@ -24,7 +24,7 @@ from servers import drop_tables, unique_prefix
 from tokman._backends import Factories, parse_url, redact, storage_errors
 from tokman.budgets import Budget, BudgetGuard
 from tokman.errors import TokmanError
-from tokman.ledger import UsageRecord, open_ledger
+from tokman.ledger import Ledger, UsageRecord, open_ledger
 
 SENTINEL = "Sntl7qXz"
 DOWN = "127.0.0.1:1"  # nothing listens on port 1: connection refused
@@ -102,6 +102,24 @@ def no_sentinel(
     assert not leaks, f"sentinel leaked through {leaks}"
 
 
+def _use(ledger: Ledger, caught: list[BaseException]) -> None:
+    """Record (spooled while down), replay, and use budgets on ``ledger``, collecting errors."""
+    guard = BudgetGuard(ledger)
+    steps: list[Callable[[], object]] = [
+        lambda: ledger.record(UsageRecord(id="s", model="m")),
+        lambda: ledger.record_many([UsageRecord(id="t")]),
+        ledger.replay_spool,
+        lambda: guard.add(Budget("b", 10, unit="tokens")),
+        lambda: guard.reserve(prompt_tokens=1),
+        lambda: repr(guard.store),
+    ]
+    for step in steps:
+        try:
+            print(repr(step()))
+        except TokmanError as exc:
+            caught.append(exc)
+
+
 @pytest.mark.parametrize("url", BAD_LEDGER_URLS.values(), ids=BAD_LEDGER_URLS.keys())
 def test_bad_ledger_urls_never_show_the_password(
     url: str,
@@ -109,14 +127,13 @@ def test_bad_ledger_urls_never_show_the_password(
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Opening fails with a tokman error, with or without a spool (spool warnings included)."""
+    """Opening fails with a tokman error; with a spool, opening may succeed, and then records
+    (spooled, with warnings), replays and budgets fail or warn without the password."""
     for spool in (None, tmp_path / "spool.jsonl"):
         with no_sentinel(caplog, capsys) as caught:
             ledger = open_ledger(url, spool=spool)
             print(repr(ledger), ledger.url, repr(ledger.store))
-            ledger.record(UsageRecord(id="s", model="m"))  # spooled
-            print(repr(ledger.record_many([UsageRecord(id="t")])))
-            ledger.replay_spool()  # still down: StorageError
+            _use(ledger, caught)
         assert caught, "expected a tokman error"
 
 

@@ -380,9 +380,10 @@ class SqlStore(LedgerStore):
 
 
 def _mode(url: BackendURL, mode: object) -> str:
-    """The store's mode from the argument and (SQLite) ``?mode=``; they must agree."""
+    """The store's mode from the argument and (SQLite only: on PostgreSQL ``mode`` is a libpq
+    option like any other) ``?mode=``; they must agree."""
     check_mode(mode)
-    given = url.options.get("mode")
+    given = url.options.get("mode") if url.scheme.family == "sqlite" else None
     if given is None:
         return str(mode)
     if given not in MODES:
