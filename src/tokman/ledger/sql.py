@@ -28,6 +28,7 @@ database itself refuses writes, and only check the schema (never create or migra
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -74,13 +75,18 @@ _POSTGRES_OWN = ("pool_size",)
 
 
 def _number(url: BackendURL, name: str, default: str, kind: type[float] | type[int]) -> Any:
+    """The numeric query option ``name`` (``pool_size`` at least 1, others at least 0)."""
     raw = url.option(name, default)
+    least = 1 if name == "pool_size" else 0
     try:
         value = kind(raw)
     except ValueError:
-        value = -1
-    if value < 0 or (kind is int and name == "pool_size" and value < 1):
-        raise url.invalid(f"option {name}={raw!r}", f"{name} must be a positive {kind.__name__}")
+        value = None
+    if value is None or not math.isfinite(value) or value < least:
+        raise url.invalid(
+            f"option {name}={raw!r}",
+            f"{name} must be {'an integer' if kind is int else 'a number'} >= {least}",
+        )
     return value
 
 
@@ -168,13 +174,22 @@ def _sqlite_file(path: Path, mode: str, timeout: float) -> sqlite3.Connection:
         return conn
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError:
+    except sqlite3.OperationalError as exc:
         conn.close()
         wal = path.with_name(path.name + "-wal")
-        if wal.exists() and wal.stat().st_size:
-            raise  # commits are pending in the WAL: reading the file alone would miss them
+        if not _cannot_create_side_files(exc) or (wal.exists() and wal.stat().st_size):
+            raise  # locked by a writer, or commits pending in the WAL the file alone would miss
         return at("mode=ro&immutable=1")
     return conn
+
+
+def _cannot_create_side_files(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite failed for want of a writable directory (SQLITE_READONLY/CANTOPEN), not
+    for a lock or anything else that ``immutable`` would paper over."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+    return "readonly" in str(exc) or "unable to open" in str(exc)
 
 
 def _postgres_engine(url: BackendURL, mode: str) -> sa.Engine:
