@@ -55,7 +55,8 @@ def _budget(row: Any) -> Budget:
 
 
 class SqlBudgetStore(BudgetStore):
-    """Budgets in the tables of a `SqlStore` (same database, same schema version)."""
+    """Budgets beside a `SqlStore`'s tables: same database and prefix, own schema version
+    (`tokman.budgets._schema`, created or migrated on first use)."""
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
