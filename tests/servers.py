@@ -121,10 +121,14 @@ def unique_prefix() -> str:
 
 
 def drop_tables(ledger: object) -> None:
-    """Drop a SQL ledger's tables (no-op for memory); used by every fixture's teardown."""
+    """Drop a SQL ledger's tables and its budget tables (no-op for memory); used by every
+    fixture's teardown."""
     store = getattr(ledger, "store", None)
     engine = getattr(store, "engine", None)
     if engine is not None:
+        from tokman.budgets._schema import budget_tables
+
+        budget_tables(store.table_prefix).metadata.drop_all(engine)  # type: ignore[union-attr]
         store.tables.metadata.drop_all(engine)  # type: ignore[union-attr]
         engine.dispose()
 

@@ -323,7 +323,28 @@ class RateLimitExceededError(LimitExceededError):
 
 
 class StorageError(TokmanError):
-    """A ledger or budget store failed; the original exception is the ``__cause__``."""
+    """A ledger, budget or rate-limit store failed; the original exception is the ``__cause__``.
+
+    Attributes:
+        url: The store's URL with every password hidden (``None`` when no URL is involved).
+        retryable: Whether the same call may succeed later unchanged (the server was down or
+            the connection dropped), as opposed to a bug or data the database rejects; the
+            ledger spools only retryable failures.
+        action: What was being done, e.g. ``"write to"`` (``None`` when not known).
+    """
 
     code = "storage_error"
     http_status = 503
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        retryable: bool = False,
+        action: str | None = None,
+    ) -> None:
+        self.url = url
+        self.retryable = retryable
+        self.action = action
+        super().__init__(message)

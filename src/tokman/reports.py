@@ -1,7 +1,10 @@
 """Usage and cost reports over a ledger: tables, CSV, JSON and charts of cost over time.
 
 The numbers come from `Ledger.summary` (one GROUP BY in the database); this module only shapes
-and renders them. rich and matplotlib are imported by the functions that draw, never at import.
+and renders them. Reports only read, so open their ledger with ``open_ledger(url, mode="ro")``
+(as ``tokman report`` does): a mistyped path is then "no ledger at PATH" instead of a new empty
+ledger, and a read-only file or directory can still be reported. rich and matplotlib are imported
+by the functions that draw, never at import.
 
 >>> from decimal import Decimal
 >>> from datetime import datetime, timezone

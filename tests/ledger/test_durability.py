@@ -82,7 +82,8 @@ def test_spool_keeps_records_while_down_and_replays(
     spool = tmp_path / "spool.jsonl"
     down = open_ledger("postgresql://postgres:pw@127.0.0.1:1/x?connect_timeout=2", spool=spool)
     with caplog.at_level(logging.WARNING, logger="tokman.ledger"):
-        down.record(UsageRecord(id="s1", model="m", prompt_tokens=5))
+        spooled = down.record(UsageRecord(id="s1", model="m", prompt_tokens=5))
+        assert spooled.duplicate is False  # spooled records are not checked for duplicates
         assert down.record_many([UsageRecord(id="s2", model="m"), UsageRecord(id="s1")]) == 2
     assert "spooled" in caplog.text
     assert len(spool.read_text().splitlines()) == 3
@@ -98,6 +99,8 @@ def test_spool_keeps_records_while_down_and_replays(
             ("s2", 0),
             ("s3", 0),
         ]
+        again = up.record(UsageRecord(id="s1", model="m", prompt_tokens=99))
+        assert (again.duplicate, again.prompt_tokens) == (True, 5)
     finally:
         drop_tables(up)
 
@@ -126,6 +129,17 @@ INSERT INTO {p}usage VALUES ('old-1', 1735689600000000, 'gpt-4o', NULL, 'chat', 
 """
 
 
+def _raw_database(url: str, prefix: str, ddl: str) -> sa.Engine:
+    """An engine on ``url`` after running ``ddl`` (``{p}``: prefix, ``{json}``: JSON type) raw,
+    as an older tokman would have left the database."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    script = ddl.format(p=prefix, json="JSON" if url.startswith("postgresql") else "TEXT")
+    with engine.begin() as conn:
+        for statement in filter(str.strip, script.split(";\n")):
+            conn.exec_driver_sql(statement)
+    return engine
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("version", [0, 1])
 def test_older_schema_is_migrated(
@@ -133,12 +147,7 @@ def test_older_schema_is_migrated(
 ) -> None:
     """A v0 (empty) or v1 database made by raw SQL is migrated to the current version, data kept."""
     url, prefix = _sql_url(kind, tmp_path, postgres_url), unique_prefix()
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
-    if version == 1:
-        ddl = V1_DDL.format(p=prefix, json="JSON" if kind == "postgresql" else "TEXT")
-        with engine.begin() as conn:
-            for statement in filter(str.strip, ddl.split(";")):
-                conn.exec_driver_sql(statement)
+    engine = _raw_database(url, prefix, V1_DDL if version == 1 else "")
     ledger = open_ledger(url, table_prefix=prefix)
     try:
         with engine.connect() as conn:
@@ -155,7 +164,71 @@ def test_older_schema_is_migrated(
         assert {c["name"] for c in sa.inspect(engine).get_columns(f"{prefix}usage")} >= {
             "reasoning_tokens"
         }
-        assert sa.inspect(engine).has_table(f"{prefix}budgets")
+        # budget tables belong to tokman.budgets: a ledger's schema never creates them
+        assert not sa.inspect(engine).has_table(f"{prefix}budgets")
+    finally:
+        drop_tables(ledger)
+        engine.dispose()
+
+
+# What tokman 0.1's ledger schema v3 was: v1, the v2 step, and the budget tables it created.
+V3_DDL = (
+    V1_DDL.replace("VALUES (1)", "VALUES (3)")
+    + """;
+ALTER TABLE {p}usage ADD COLUMN reasoning_tokens BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX {p}usage_model_ts ON {p}usage (model, ts_us);
+CREATE TABLE {p}budgets (
+    id VARCHAR(200) NOT NULL PRIMARY KEY,
+    unit VARCHAR(10) NOT NULL,
+    limit_amount BIGINT NOT NULL,
+    period VARCHAR(10) NOT NULL,
+    scope {json} NOT NULL,
+    spent BIGINT NOT NULL,
+    period_start_us BIGINT NOT NULL
+);
+CREATE TABLE {p}budget_reservations (
+    id VARCHAR(200) NOT NULL,
+    budget_id VARCHAR(200) NOT NULL,
+    amount BIGINT NOT NULL,
+    expires_us BIGINT NOT NULL,
+    PRIMARY KEY (id, budget_id)
+);
+INSERT INTO {p}budgets VALUES ('team', 'tokens', 1000, 'none',
+    '{{"model": null, "deployment": null, "tags": {{}}}}', 250, 0);
+INSERT INTO {p}budget_reservations VALUES ('held', 'team', 100, 4102444800000000)
+"""
+)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_v3_ledger_with_budget_tables_keeps_working(
+    kind: str, tmp_path: Path, postgres_url: str
+) -> None:
+    """A database made at ledger schema v3 (when the ledger created the budget tables) opens
+    with the new code: the ledger stays v3, the budgets package adopts its tables at its own v1,
+    and every record, budget, spend and reservation is still there."""
+    from tokman.budgets import Budget, BudgetGuard
+    from tokman.budgets._schema import BUDGET_MIGRATIONS, budget_tables
+
+    url, prefix = _sql_url(kind, tmp_path, postgres_url), unique_prefix()
+    engine = _raw_database(url, prefix, V3_DDL)
+    ledger = open_ledger(url, table_prefix=prefix)
+    try:
+        assert [r.id for r in ledger.query()] == ["old-1"]
+        guard = BudgetGuard(ledger)
+        status = guard.status("team")
+        assert (status.spent, status.reserved) == (250, 100)
+        guard.reserve(prompt_tokens=600).settle(tokens=600)
+        guard.add(Budget("new", 5, unit="tokens"))
+        assert [b.id for b in guard.budgets()] == ["new", "team"]
+        assert guard.status("team").spent == 850
+        with engine.connect() as conn:
+            ledger_version = conn.execute(sa.text(f"SELECT version FROM {prefix}schema_version"))
+            assert ledger_version.all() == [(CURRENT_VERSION,)]
+            version = budget_tables(prefix).version
+            assert conn.execute(sa.select(version.c.version)).all() == [
+                (BUDGET_MIGRATIONS.current,)
+            ]
     finally:
         drop_tables(ledger)
         engine.dispose()
@@ -199,10 +272,13 @@ def test_default_url_is_a_sqlite_file_in_the_user_data_dir(
 
 
 def test_import_loads_no_database_library() -> None:
-    """UsageRecord and the ledger package import without SQLAlchemy or psycopg."""
+    """UsageRecord, the ledger package and the backends seam (a bottom layer) import without
+    SQLAlchemy, psycopg or redis-py."""
     code = (
         "import sys, tokman; tokman.UsageRecord; import tokman.ledger, tokman.budgets;"
-        "bad = [m for m in ('sqlalchemy', 'psycopg', 'matplotlib', 'rich') if m in sys.modules];"
+        "import tokman._backends;"
+        "heavy = ('sqlalchemy', 'psycopg', 'redis', 'matplotlib', 'rich');"
+        "bad = [m for m in heavy if m in sys.modules];"
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -226,7 +302,7 @@ def test_a_failing_batch_stores_none_of_its_records(
         batch.insert(n // 2, bad)
         with pytest.raises(StorageError) as info:
             ledger.record_many(batch)
-        assert not info.value.retryable  # type: ignore[attr-defined]
+        assert not info.value.retryable
         assert isinstance(info.value.__cause__, sa.exc.IntegrityError)
         assert ledger.query() == []
         assert ledger.record_many(_batch(n)) == n  # the store still works
@@ -243,7 +319,7 @@ def test_postgres_copy_errors_are_storage_errors(postgres_url: str) -> None:
         with pytest.raises(StorageError) as info:
             ledger.record_many([*_batch(1_000), UsageRecord(id="x" * 201, model="m")])
         assert isinstance(info.value.__cause__, sa.exc.DataError)
-        assert not info.value.retryable  # type: ignore[attr-defined]
+        assert not info.value.retryable
         assert ledger.query() == []
     finally:
         drop_tables(ledger)
@@ -277,7 +353,7 @@ def test_postgres_connection_lost_during_copy_is_retryable(postgres_url: str) ->
         with pytest.raises(StorageError) as info:
             ledger.record_many(_batch(1_000))
         assert killed
-        assert info.value.retryable  # type: ignore[attr-defined]
+        assert info.value.retryable
         assert ledger.record_many(_batch(1_000)) == 1_000
         assert len(ledger.query()) == 1_000
     finally:
@@ -300,7 +376,7 @@ def test_postgres_bulk_path_and_its_fallback(postgres_url: str, may_stage: bool)
 
     sa.event.listen(store.engine, "before_cursor_execute", seen)
     try:
-        assert ledger.record_many([*_batch(1_000), *_batch(10)]) == 1_010
+        assert ledger.record_many([*_batch(1_000), *_batch(10)]) == 1_000  # repeats not counted
         assert sorted(r.prompt_tokens for r in ledger.query()) == list(range(1_000))
         assert (store._stage_ddl in statements) is may_stage
     finally:

@@ -55,9 +55,9 @@ def test_record_round_trips_every_field(ledger: Ledger) -> None:
 def test_same_id_is_stored_once(ledger: Ledger) -> None:
     """Writing an id again (one by one or in a batch) keeps the first record unchanged."""
     first = _rec(1)
-    ledger.record(first)
+    assert ledger.record(first).duplicate is False
     ledger.record(_rec(1, prompt_tokens=999))
-    assert ledger.record_many([_rec(1, model="other"), _rec(2), _rec(2)]) == 3
+    assert ledger.record_many([_rec(1, model="other"), _rec(2), _rec(2)]) == 1  # only r2 is new
     assert [r.id for r in ledger.query()] == ["r1", "r2"]
     assert ledger.query(model="gpt-4o")[0] == first
 
@@ -223,7 +223,7 @@ def test_batches_keep_the_first_record_of_each_id_exactly(ledger: Ledger, n: int
     bare = UsageRecord(id="bare", time=T0, model="unpriced-model")
     others = [_rec(i) for i in range(1, n)]
     batch = [_rec(0, model="changed"), full, full.replace(model="second"), bare, *others]
-    assert ledger.record_many(batch) == len(batch)
+    assert ledger.record_many(batch) == n + 1  # not r0 (stored) nor full's repeat
     by_id = {r.id: r for r in ledger.query()}
     assert len(by_id) == n + 2
     assert by_id["r0"] == stored

@@ -28,6 +28,8 @@ from tokman.budgets._core import (
     status_of,
     unknown_budget,
 )
+from tokman.budgets._schema import BUDGET_MIGRATIONS, budget_tables
+from tokman.ledger._schema import migrate
 from tokman.ledger.sql import SqlStore
 
 __all__ = ["SqlBudgetStore"]
@@ -53,11 +55,41 @@ def _budget(row: Any) -> Budget:
 
 
 class SqlBudgetStore(BudgetStore):
-    """Budgets in the tables of a `SqlStore` (same database, same schema version)."""
+    """Budgets beside a `SqlStore`'s tables: same database and prefix, own schema version
+    (`tokman.budgets._schema`, created or migrated on first use)."""
 
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-        self.t = store.tables
+        self.t = budget_tables(store.table_prefix)
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"<SqlBudgetStore {self.store.url}>"
+
+    def _ensure(self) -> None:
+        """Create or migrate the budget tables on first use (read-only stores: check them)."""
+        if self._ready:
+            return
+        self.store.ensure_schema()
+        with self.store.errors("open budgets in"):
+            migrate(
+                self.store.engine,
+                BUDGET_MIGRATIONS,
+                self.t,
+                url=self.store.url,
+                readonly=self.store.readonly,
+            )
+        self._ready = True
+
+    def _write(self) -> sa.Connection:
+        """`SqlStore.write` once the budget tables exist."""
+        self.store.check_writable()
+        self._ensure()
+        return self.store.write()
+
+    def _read(self) -> sa.Connection:
+        self._ensure()
+        return self.store.engine.connect()
 
     def put(self, budget: Budget) -> None:
         mod: Any = postgresql if self.store.dialect == "postgresql" else sqlite
@@ -84,17 +116,16 @@ class SqlBudgetStore(BudgetStore):
                 "spent": sa.case((b.c.unit == excluded.unit, b.c.spent), else_=0),
             },
         )
-        with self.store.errors("write budgets to"), self.store.write() as conn, conn.begin():
+        with self.store.errors("write budgets to"), self._write() as conn, conn.begin():
             conn.execute(stmt)
 
     def get_all(self) -> list[Budget]:
-        self.store.ensure_schema()
-        with self.store.errors("read budgets from"), self.store.engine.connect() as conn:
+        with self.store.errors("read budgets from"), self._read() as conn:
             rows = conn.execute(sa.select(self.t.budgets).order_by(self.t.budgets.c.id))
             return [_budget(r) for r in rows]
 
     def delete(self, budget_id: str) -> None:
-        with self.store.errors("write budgets to"), self.store.write() as conn, conn.begin():
+        with self.store.errors("write budgets to"), self._write() as conn, conn.begin():
             conn.execute(
                 self.t.reservations.delete().where(self.t.reservations.c.budget_id == budget_id)
             )
@@ -131,7 +162,7 @@ class SqlBudgetStore(BudgetStore):
     ) -> None:
         now_us = _us(now)
         r = self.t.reservations
-        with self.store.errors("reserve budget in"), self.store.write() as conn, conn.begin():
+        with self.store.errors("reserve budget in"), self._write() as conn, conn.begin():
             locked = self._lock(conn, list(amounts))
             # lapsed holds of crashed processes: delete so the table does not grow forever
             conn.execute(
@@ -161,7 +192,7 @@ class SqlBudgetStore(BudgetStore):
 
     def settle(self, reservation_id: str, amounts: Mapping[str, int], now: datetime) -> None:
         r = self.t.reservations
-        with self.store.errors("settle budget in"), self.store.write() as conn, conn.begin():
+        with self.store.errors("settle budget in"), self._write() as conn, conn.begin():
             locked = self._lock(conn, list(amounts))
             for bid, amount in amounts.items():
                 if bid not in locked:
@@ -173,12 +204,11 @@ class SqlBudgetStore(BudgetStore):
 
     def release(self, reservation_id: str) -> None:
         r = self.t.reservations
-        with self.store.errors("release budget in"), self.store.write() as conn, conn.begin():
+        with self.store.errors("release budget in"), self._write() as conn, conn.begin():
             conn.execute(r.delete().where(r.c.id == reservation_id))
 
     def status(self, budget_id: str, now: datetime) -> BudgetStatus:
-        self.store.ensure_schema()
-        with self.store.errors("read budgets from"), self.store.engine.connect() as conn:
+        with self.store.errors("read budgets from"), self._read() as conn:
             row = conn.execute(
                 sa.select(self.t.budgets).where(self.t.budgets.c.id == budget_id)
             ).first()

@@ -44,7 +44,8 @@ def report(
     from tokman.ledger import open_ledger
 
     period = by if by in ("hour", "day", "month") else "day"
-    with cli_errors(), open_ledger(url) as ledger:
+    # read-only: a report never creates, migrates or writes a ledger (a typo'd path is an error)
+    with cli_errors(), open_ledger(url, mode="ro") as ledger:
         if fmt == "chart":
             click.echo(
                 reports.bar_chart(reports.cost_over_time(ledger, period, since=since, until=until))

@@ -125,15 +125,41 @@ class SummaryRow:
 AggregateRow = tuple[object, ...]
 
 
+#: A store's open mode, in SQLite's URI words: ``rwc`` reads, writes and creates (the default);
+#: ``ro`` only reads (never creates a file or table, never migrates, refuses writes).
+MODES = ("rwc", "ro")
+
+
+def check_mode(mode: object) -> str:
+    """``mode`` if it is one of `MODES`, else `InvalidRequestError` naming them."""
+    if mode not in MODES:
+        raise InvalidRequestError(
+            "mode", mode, "'rwc' (read, write, create: the default) or 'ro' (read only)"
+        )
+    return str(mode)
+
+
 class LedgerStore(abc.ABC):
     """A place records are kept: the small interface the memory and SQL backends implement."""
 
     #: The store's URL with any password hidden (for messages and reprs).
     url: str
+    #: Opened read-only: never creates, migrates or writes (``open_ledger(url, mode="ro")``).
+    readonly: bool = False
 
     @abc.abstractmethod
-    def insert(self, records: Sequence[UsageRecord]) -> None:
-        """Store ``records`` durably (committed) before returning; existing ids are kept as is."""
+    def insert(self, records: Sequence[UsageRecord]) -> int:
+        """Store ``records`` durably (committed) before returning; existing ids are kept as is.
+
+        Returns:
+            How many records were added: ids already stored, and repeats of an id within the
+            batch (the first wins), are not counted.
+        """
+
+    @abc.abstractmethod
+    def insert_one(self, record: UsageRecord) -> UsageRecord:
+        """Store one record, committed; returns it, or, if its id is already stored, the stored
+        record with ``duplicate=True`` (read in the same transaction as the insert)."""
 
     @abc.abstractmethod
     def select(self, flt: Filter, limit: int | None) -> list[UsageRecord]:
@@ -236,4 +262,4 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-__all__ += ["aggregate_records", "as_utc", "utc_now"]
+__all__ += ["MODES", "aggregate_records", "as_utc", "check_mode", "utc_now"]

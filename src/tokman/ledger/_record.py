@@ -99,6 +99,7 @@ class UsageRecord:
     status: str = "ok"
     latency: float | None = None
     tags: Mapping[str, str] = field(default_factory=dict, hash=False)
+    duplicate: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id:

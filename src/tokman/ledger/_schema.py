@@ -8,7 +8,9 @@ JSON accessors (``json_extract`` on SQLite, ``->>`` on PostgreSQL).
 The schema is versioned in a ``schema_version`` table. `MIGRATIONS` lists every step from an empty
 database; a database created by an older tokman is brought forward step by step, under a lock
 (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction advisory lock) so that twenty processes
-opening the same ledger at once migrate it exactly once.
+opening the same ledger at once migrate it exactly once. The runner (`migrate`, `Migrations`) is
+generic: the budgets package versions its own tables with it (`tokman.budgets._schema`), so this
+schema knows nothing about budgets.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from tokman._backends import check_table_prefix
 from tokman.errors import StorageError
 from tokman.ledger._base import DAY_US, HOUR_US, Filter
 
 __all__ = [
     "CURRENT_VERSION",
+    "LEDGER_MIGRATIONS",
     "MIGRATIONS",
     "USAGE_COLUMNS",
+    "Migrations",
     "Tables",
     "compiled_insert",
     "insert_usage",
@@ -49,8 +54,6 @@ class Tables:
     metadata: sa.MetaData
     version: sa.Table
     usage: sa.Table
-    budgets: sa.Table
-    reservations: sa.Table
 
 
 def _usage_table(md: sa.MetaData, prefix: str, *, version: int) -> sa.Table:
@@ -81,41 +84,54 @@ def _usage_table(md: sa.MetaData, prefix: str, *, version: int) -> sa.Table:
 
 @cache
 def tables(prefix: str = "") -> Tables:
-    """The current-version tables for ``prefix`` (cached: statements reuse compiled forms)."""
-    if prefix and not prefix.replace("_", "").isalnum():
-        raise ValueError(f"table prefix {prefix!r} must be letters, digits and underscores")
+    """The current-version tables for ``prefix`` (cached: statements reuse compiled forms).
+
+    Raises:
+        InvalidRequestError: ``prefix`` is not letters, digits and underscores.
+    """
+    check_table_prefix(prefix)
     md = sa.MetaData()
     version = sa.Table(
         f"{prefix}schema_version", md, sa.Column("version", sa.Integer, nullable=False)
     )
     usage = _usage_table(md, prefix, version=CURRENT_VERSION)
-    budgets = sa.Table(
-        f"{prefix}budgets",
-        md,
-        sa.Column("id", sa.String(200), primary_key=True),
-        sa.Column("unit", sa.String(10), nullable=False),
-        sa.Column("limit_amount", sa.BigInteger, nullable=False),
-        sa.Column("period", sa.String(10), nullable=False),
-        sa.Column("scope", sa.JSON, nullable=False),
-        sa.Column("spent", sa.BigInteger, nullable=False),
-        sa.Column("period_start_us", sa.BigInteger, nullable=False),
-    )
-    reservations = sa.Table(
-        f"{prefix}budget_reservations",
-        md,
-        sa.Column("id", sa.String(200), primary_key=True),
-        sa.Column("budget_id", sa.String(200), primary_key=True),
-        sa.Column("amount", sa.BigInteger, nullable=False),
-        sa.Column("expires_us", sa.BigInteger, nullable=False),
-    )
-    return Tables(prefix, md, version, usage, budgets, reservations)
+    return Tables(prefix, md, version, usage)
 
 
 # ---- migrations ------------------------------------------------------------------------------
 # Each step takes (connection, tables) and moves the schema up by one version. Steps only ever get
 # appended: a released step is never edited, because databases in the field already ran it.
 
-Step = Callable[[sa.Connection, Tables], None]
+
+class Versioned(Protocol):
+    """What `migrate` needs of a package's tables: their prefix and version table."""
+
+    @property
+    def prefix(self) -> str: ...  # pragma: no cover - protocol
+
+    @property
+    def version(self) -> sa.Table: ...  # pragma: no cover - protocol
+
+
+T = TypeVar("T", bound=Versioned)
+
+
+@dataclass(frozen=True)
+class Migrations(Generic[T]):
+    """One package's schema history: its name (for messages) and its steps, oldest first.
+
+    The ledger and the budgets package each version their own tables (a budgets change never
+    bumps the ledger's version, and the ledger schema knows nothing about budgets); both run
+    through the one `migrate` below, under the same lock.
+    """
+
+    name: str
+    steps: Sequence[Callable[[sa.Connection, T], None]]
+
+    @property
+    def current(self) -> int:
+        """The version this tokman writes."""
+        return len(self.steps)
 
 
 def _v1_usage(conn: sa.Connection, t: Tables) -> None:
@@ -131,50 +147,84 @@ def _v2_reasoning(conn: sa.Connection, t: Tables) -> None:
     sa.Index(f"{t.prefix}usage_model_ts", t.usage.c.model, t.usage.c.ts_us).create(conn)
 
 
-def _v3_budgets(conn: sa.Connection, t: Tables) -> None:
-    """v3: budgets and their in-flight reservations."""
-    t.budgets.create(conn)
-    t.reservations.create(conn)
+def _v3_nothing(conn: sa.Connection, t: Tables) -> None:
+    """v3: nothing for the ledger.
+
+    This step used to create the budget tables. They belong to `tokman.budgets` now, which
+    versions and creates them itself (and adopts them where this step already ran), so a ledger
+    at v3 may or may not hold budget tables, and the ledger never looks at them.
+    """
 
 
-MIGRATIONS: Sequence[Step] = (_v1_usage, _v2_reasoning, _v3_budgets)
-assert len(MIGRATIONS) == CURRENT_VERSION
+LEDGER_MIGRATIONS: Migrations[Tables] = Migrations(
+    "ledger", (_v1_usage, _v2_reasoning, _v3_nothing)
+)
+MIGRATIONS = LEDGER_MIGRATIONS.steps
+assert LEDGER_MIGRATIONS.current == CURRENT_VERSION
 
 
-def _read_version(conn: sa.Connection, t: Tables) -> int:
-    if not sa.inspect(conn).has_table(t.version.name):
-        t.version.create(conn)
-        return 0
-    row = conn.execute(sa.select(sa.func.max(t.version.c.version))).scalar()
-    return int(row or 0)
+def _found_version(conn: sa.Connection, version: sa.Table) -> int | None:
+    """The stored version, or ``None`` when the version table does not exist."""
+    if not sa.inspect(conn).has_table(version.name):
+        return None
+    return int(conn.execute(sa.select(sa.func.max(version.c.version))).scalar() or 0)
 
 
-def migrate(engine: sa.Engine, t: Tables) -> int:
-    """Bring the database to `CURRENT_VERSION`; returns the version found before.
+def _schema_error(m: Migrations[Any], found: int | None, url: str) -> StorageError:
+    if found is None or found == 0:
+        message = (
+            f"No {m.name} at {url}: its tables do not exist, and a store opened read-only never "
+            "creates them. Check the URL (and table_prefix), or open it once for writing."
+        )
+    elif found > m.current:
+        message = (
+            f"The {m.name}'s schema is version {found}, newer than this tokman's {m.current}: "
+            "upgrade tokman (pip install -U tokman) to use it."
+        )
+    else:
+        message = (
+            f"The {m.name} at {url} has schema version {found}, older than this tokman's "
+            f"{m.current}, and a store opened read-only never migrates it: open it once "
+            "for writing (without mode='ro') to migrate it."
+        )
+    return StorageError(message, url=url, retryable=False, action="open")
+
+
+def migrate(
+    engine: sa.Engine, m: Migrations[T], t: T, *, url: str = "", readonly: bool = False
+) -> int:
+    """Bring ``t``'s tables to ``m.current``; returns the version found before.
+
+    Concurrency: after a cheap unlocked check, the steps run in one transaction holding a lock
+    (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction advisory lock on the prefix), and the
+    version is read again under it, so twenty processes opening at once migrate exactly once.
+    With ``readonly`` nothing is created or changed: a missing or older schema is an error.
 
     Raises:
-        StorageError: The database was written by a newer tokman (never downgraded).
+        StorageError: The database was written by a newer tokman (never downgraded); or, when
+            ``readonly``, the tables are missing or older.
     """
     with engine.connect() as conn:  # cheap check without taking the write lock
-        if sa.inspect(conn).has_table(t.version.name):
-            found = int(conn.execute(sa.select(sa.func.max(t.version.c.version))).scalar() or 0)
-            if found == CURRENT_VERSION:
-                return found
+        found = _found_version(conn, t.version)
+    if found == m.current:
+        return found
+    if readonly or (found is not None and found > m.current):
+        raise _schema_error(m, found, url)
     with engine.connect().execution_options(tokman_immediate=True) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
             key = zlib.crc32(f"tokman-migrate:{t.prefix}".encode()) & 0x7FFFFFFF
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-        found = _read_version(conn, t)
-        if found > CURRENT_VERSION:
-            raise StorageError(
-                f"The ledger's schema is version {found}, newer than this tokman's "
-                f"{CURRENT_VERSION}: upgrade tokman (pip install -U tokman) to use it."
-            )
-        for step in MIGRATIONS[found:]:
+        found = _found_version(conn, t.version)
+        if found is None:
+            t.version.create(conn)
+            found = 0
+        if found > m.current:
+            raise _schema_error(m, found, url)
+        for step in m.steps[found:]:
             step(conn, t)
-        if found < CURRENT_VERSION:
+        if found < m.current:
             conn.execute(t.version.delete())
-            conn.execute(t.version.insert().values(version=CURRENT_VERSION))
+            conn.execute(t.version.insert().values(version=m.current))
     return found
 
 

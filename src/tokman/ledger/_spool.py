@@ -5,6 +5,10 @@ is unreachable is appended here and fsync'd before `Ledger.record` returns, so i
 a committed row; `Ledger.replay_spool` (also tried after every successful write) moves the lines
 into the database and empties the file. Replays are idempotent (records keep their ids), and an
 exclusive file lock keeps appends and replays of several processes from interleaving.
+
+Spooled records are not checked for duplicates when spooled (the database is what knows the
+stored ids, and it is down): `Ledger.record` returns them as given, and on replay an id stored
+meanwhile keeps its stored record, as with any insert.
 """
 
 from __future__ import annotations

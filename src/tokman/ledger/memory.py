@@ -30,14 +30,33 @@ class MemoryStore(LedgerStore):
         self._records: dict[str, UsageRecord] = {}
         self._lock = threading.Lock()
 
-    def insert(self, records: Sequence[UsageRecord]) -> None:
+    def __repr__(self) -> str:
+        return "<MemoryStore memory://>"
+
+    def _add(self, r: UsageRecord) -> UsageRecord | None:
+        """Store ``r`` as SQL would round-trip it (cost at 1e-12 USD); ``None`` if the id is taken.
+        The caller holds the lock."""
+        if r.id in self._records:
+            return None
+        if r.cost is not None:
+            r = r.replace(cost=cost_from_int(cost_to_int(r.cost)))
+        self._records[r.id] = r
+        return r
+
+    def insert(self, records: Sequence[UsageRecord]) -> int:
+        add = self._add
         with self._lock:
+            before = len(self._records)
             for r in records:
-                if r.id in self._records:
-                    continue
-                if r.cost is not None:
-                    r = r.replace(cost=cost_from_int(cost_to_int(r.cost)))
-                self._records[r.id] = r
+                add(r)
+            return len(self._records) - before
+
+    def insert_one(self, record: UsageRecord) -> UsageRecord:
+        with self._lock:
+            added = self._add(record)
+            if added is not None:
+                return added
+            return self._records[record.id].replace(duplicate=True)
 
     def select(self, flt: Filter, limit: int | None) -> list[UsageRecord]:
         with self._lock:

@@ -14,24 +14,44 @@ PostgreSQL a batch of `_COPY_MIN` or more records is ``COPY``'d into a temporary
 (`_schema.staging_table`, dropped at commit) and moved with one ``INSERT ... SELECT ... ON CONFLICT
 (id) DO NOTHING`` generated from the same table; a role without the TEMPORARY privilege gets
 executemany instead. Either way the whole batch is one transaction, committed before
-`SqlStore.insert` returns.
+`SqlStore.insert` returns, and the driver's row count says how many ids were new (free: no
+read-back). A single record (`SqlStore.insert_one`) that hits a stored id reads that row back in
+the same transaction, so the caller gets what the ledger actually keeps.
+
+URLs are parsed by `tokman._backends` (``postgres://`` included); the password goes to SQLAlchemy's
+URL object (hidden in its repr) and every other PostgreSQL option to libpq as connect arguments,
+never into a string that could be shown. Read-only stores (``mode="ro"``) open SQLite files with
+SQLite's own ``mode=ro`` URI and PostgreSQL sessions with ``default_transaction_read_only``, so the
+database itself refuses writes, and only check the schema (never create or migrate it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import sqlite3
+from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
-from tokman.errors import MissingDependencyError, StorageError
-from tokman.ledger._base import Filter, LedgerStore, cost_from_int, cost_to_int
+from tokman._backends import BackendURL, parse_url, storage_errors
+from tokman.errors import InvalidRequestError, StorageError
+from tokman.ledger._base import (
+    MODES,
+    Filter,
+    LedgerStore,
+    check_mode,
+    cost_from_int,
+    cost_to_int,
+)
 from tokman.ledger._record import UsageRecord, from_us, to_us
 from tokman.ledger._schema import (
+    LEDGER_MIGRATIONS,
     USAGE_COLUMNS,
     aggregate_statement,
     compiled_insert,
@@ -42,74 +62,87 @@ from tokman.ledger._schema import (
     where,
 )
 
-__all__ = ["SqlStore", "redact_url", "storage_errors"]
+__all__ = ["SqlStore"]
 
 _BATCH = 5_000
 #: PostgreSQL batches at least this large are loaded with COPY (below it, pipelined executemany
 #: is as fast and skips creating the staging table).
 _COPY_MIN = 500
 _SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL", "extra": "EXTRA"}
+_SQLITE_OPTIONS = ("synchronous", "timeout", "mode")
+#: options tokman itself reads on PostgreSQL; every other option goes to libpq (sslmode, ...)
+_POSTGRES_OWN = ("pool_size",)
 
 
-def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and logs)."""
+def _number(url: BackendURL, name: str, default: str, kind: type[float] | type[int]) -> Any:
+    """The numeric query option ``name`` (``pool_size`` at least 1, others at least 0)."""
+    raw = url.option(name, default)
+    least = 1 if name == "pool_size" else 0
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: show only the scheme
-        return url.split("://", 1)[0] + "://***"
+        value = kind(raw)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value < least:
+        raise url.invalid(
+            f"option {name}={raw!r}",
+            f"{name} must be {'an integer' if kind is int else 'a number'} >= {least}",
+        )
+    return value
 
 
-def _storage_error(url: str, action: str, exc: BaseException) -> StorageError:
-    orig = getattr(exc, "orig", None) or exc
-    detail = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    password = None
-    with contextlib.suppress(Exception):
-        password = sa.engine.make_url(url).password
-    if password:
-        detail = detail.replace(str(password), "***")
-    error = StorageError(
-        f"Could not {action} the ledger at {redact_url(url)}: {detail}. Check that the database "
-        "is running and reachable, or open the ledger with spool=PATH to keep records in a local "
-        "file until it is back."
-    )
-    #: connection-level failures may be spooled and replayed later; others are bugs or bad data
-    error.retryable = isinstance(  # type: ignore[attr-defined]
-        exc, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError)
-    )
-    error.url = redact_url(url)  # type: ignore[attr-defined]
-    return error
-
-
-@contextlib.contextmanager
-def storage_errors(url: str, action: str) -> Iterator[None]:
-    """Translate any SQLAlchemy/driver failure into `StorageError` (original as ``__cause__``)."""
-    try:
-        yield
-    except sa.exc.SQLAlchemyError as exc:
-        raise _storage_error(url, action, exc) from exc
-    except OSError as exc:  # e.g. the SQLite file's directory is not writable
-        raise _storage_error(url, action, exc) from exc
-
-
-def _sqlite_engine(url: sa.engine.URL, options: Mapping[str, str]) -> sa.Engine:
-    database = url.database or ""
-    if database and database != ":memory:":
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        url = url.set(database=str(Path(database).expanduser()))
-    sync = _SYNCHRONOUS.get(options.get("synchronous", "full").lower())
+def _sqlite_engine(url: BackendURL, mode: str) -> sa.Engine:
+    unknown = sorted(set(url.options) - set(_SQLITE_OPTIONS))
+    if unknown:
+        raise url.invalid(
+            f"option {unknown[0]!r}", f"SQLite ledgers take only {', '.join(_SQLITE_OPTIONS)}"
+        )
+    sync = _SYNCHRONOUS.get(url.option("synchronous", "full").lower())
     if sync is None:
-        raise ValueError("synchronous must be full, normal or extra")
+        raise url.invalid(
+            f"option synchronous={url.option('synchronous', '')!r}",
+            "synchronous must be full (the default: survives power loss), normal or extra",
+        )
+    timeout = float(_number(url, "timeout", "60", float))
+    database = url.database or ""
+    memory = database == ":memory:"
+    path = None if memory else Path(database).expanduser()
+    if memory and mode == "ro":
+        raise StorageError(
+            f"No ledger at {url}: an in-memory database exists only in the connection that made "
+            "it, so there is nothing to read. Give the ledger's file: sqlite:///path/to/ledger.db",
+            url=url.redacted,
+            action="open",
+        )
+    if path is not None and mode == "ro" and not path.is_file():
+        raise StorageError(
+            f"No ledger at {os.path.abspath(path)} ({url}): the file does not exist, and a "
+            "ledger opened read-only (mode='ro') never creates one. Check the path.",
+            url=url.redacted,
+            action="open",
+        )
+    if path is not None and mode != "ro":
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def connect() -> sqlite3.Connection:
+        if path is None:
+            conn = sqlite3.connect(":memory:", timeout=timeout, check_same_thread=False)
+        else:
+            conn = _sqlite_file(path, mode, timeout)
+        conn.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN
+        return conn
+
     engine = sa.create_engine(
-        url.set(drivername="sqlite+pysqlite", query={}),
-        connect_args={"timeout": float(options.get("timeout", 60)), "check_same_thread": False},
-        poolclass=sa.pool.StaticPool if database in ("", ":memory:") else None,
+        "sqlite+pysqlite://",
+        creator=connect,
+        # a file gets a QueuePool (one connection per checkout); the URL alone would make
+        # SQLAlchemy assume :memory: and share per-thread connections (SingletonThreadPool)
+        poolclass=sa.pool.StaticPool if path is None else sa.pool.QueuePool,
     )
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # SQLAlchemy's "begin" event below issues BEGIN
         cur = dbapi_conn.cursor()
-        if database not in ("", ":memory:"):
+        if path is not None and mode != "ro":  # WAL is a property of the file: set by writers
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={sync}")
         cur.close()
@@ -122,18 +155,61 @@ def _sqlite_engine(url: sa.engine.URL, options: Mapping[str, str]) -> sa.Engine:
     return engine
 
 
-def _postgres_engine(url: sa.engine.URL, options: Mapping[str, str]) -> sa.Engine:
+def _sqlite_file(path: Path, mode: str, timeout: float) -> sqlite3.Connection:
+    """A connection to the file at ``path`` in SQLite URI ``mode`` (``rwc`` or ``ro``).
+
+    ``ro`` is enforced by SQLite itself (every write fails, whoever runs it, root included), and
+    never creates the database. A WAL database is read through its ``-shm`` index, which SQLite
+    creates beside the file if missing; where it cannot (a read-only directory) and no ``-wal``
+    file holds pending commits, the file alone is the whole database and is opened
+    ``immutable=1`` (no locks, no side files).
+    """
+
+    def at(query: str) -> sqlite3.Connection:
+        uri = f"file:{quote(str(path))}?{query}"
+        return sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+
+    conn = at(f"mode={mode}")
+    if mode != "ro":
+        return conn
     try:
-        import psycopg  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "psycopg", extra="postgres", feature="A PostgreSQL ledger"
-        ) from exc
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        wal = path.with_name(path.name + "-wal")
+        if not _cannot_create_side_files(exc) or (wal.exists() and wal.stat().st_size):
+            raise  # locked by a writer, or commits pending in the WAL the file alone would miss
+        return at("mode=ro&immutable=1")
+    return conn
+
+
+def _cannot_create_side_files(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite failed for want of a writable directory (SQLITE_READONLY/CANTOPEN), not
+    for a lock or anything else that ``immutable`` would paper over."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+    return "readonly" in str(exc) or "unable to open" in str(exc)
+
+
+def _postgres_engine(url: BackendURL, mode: str) -> sa.Engine:
+    libpq: dict[str, Any] = {k: v for k, v in url.options.items() if k not in _POSTGRES_OWN}
+    libpq["connect_timeout"] = int(_number(url, "connect_timeout", "10", int))
+    if mode == "ro":  # the server itself refuses writes in every transaction of the session
+        libpq["options"] = f"{libpq.get('options', '')} -c default_transaction_read_only=on"
+    target = sa.engine.URL.create(  # the password stays out of the query (SQLAlchemy hides it)
+        "postgresql+psycopg",
+        username=url.username,
+        password=url.password,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+    )
     return sa.create_engine(
-        url.set(drivername="postgresql+psycopg", query={}),
-        connect_args={"connect_timeout": int(options.get("connect_timeout", 10))},
+        target,
+        connect_args=libpq,
         pool_pre_ping=True,
-        pool_size=int(options.get("pool_size", 5)),
+        pool_size=int(_number(url, "pool_size", "5", int)),
     )
 
 
@@ -141,27 +217,45 @@ class SqlStore(LedgerStore):
     """A ledger in SQLite or PostgreSQL (SQLAlchemy Core; one schema, one set of statements).
 
     Args:
-        url: ``sqlite:///path/to/file.db`` or ``postgresql://user:pass@host:port/db``; query
-            options ``synchronous`` (SQLite) and ``connect_timeout``/``pool_size`` (PostgreSQL).
+        url: ``sqlite:///path/to/file.db`` or ``postgresql://user:pass@host:port/db`` (also
+            ``postgres://``), as a string or a parsed `BackendURL`. Query options: ``synchronous``
+            and ``timeout`` (SQLite); ``connect_timeout`` and ``pool_size`` (PostgreSQL, where
+            every other option, e.g. ``sslmode``, is passed to libpq).
         table_prefix: Prefix for every table name, so several ledgers (or test runs) can share
             one database.
         migrate_now: Create or migrate the schema immediately (else on first use).
+        mode: ``"rwc"`` (read, write, create) or ``"ro"`` (read only; see `MODES`). SQLite also
+            takes ``?mode=ro`` in the URL.
+
+    Raises:
+        ConfigurationError: A malformed URL or option.
+        StorageError: ``mode="ro"`` and there is no ledger there; or the database failed.
     """
 
-    def __init__(self, url: str, *, table_prefix: str = "", migrate_now: bool = True) -> None:
-        self.url = redact_url(url)
-        self._raw_url = url
-        parsed = sa.engine.make_url(url)
-        options = {k: str(v) for k, v in parsed.query.items()}
-        self.dialect = parsed.get_backend_name()
-        if self.dialect == "sqlite":
-            with self.errors("open"):
-                self.engine = _sqlite_engine(parsed, options)
-        elif self.dialect == "postgresql":
-            self.engine = _postgres_engine(parsed, options)
-        else:  # pragma: no cover - open_ledger only routes these two schemes here
-            raise ValueError(f"unsupported SQL dialect {self.dialect!r}")
+    def __init__(
+        self,
+        url: BackendURL | str,
+        *,
+        table_prefix: str = "",
+        migrate_now: bool = True,
+        mode: str = "rwc",
+    ) -> None:
+        self.location = url if isinstance(url, BackendURL) else parse_url(url)
+        self.url = self.location.redacted
+        self.table_prefix = table_prefix
         self.tables = tables(table_prefix)
+        self.dialect = self.location.scheme.family
+        self.mode = _mode(self.location, mode)
+        self.readonly = self.mode == "ro"
+        with self.errors("open"):
+            if self.dialect == "sqlite":
+                self.engine = _sqlite_engine(self.location, self.mode)
+            elif self.dialect == "postgresql":
+                self.engine = _postgres_engine(self.location, self.mode)
+            else:  # pragma: no cover - open_ledger only routes these two families here
+                raise self.location.invalid(
+                    "the scheme", "a SQL store takes sqlite:// or postgresql://"
+                )
         self._insert_sql = compiled_insert(self.tables, self.engine.dialect)
         if self.dialect == "postgresql":
             stage = staging_table(self.tables)
@@ -174,40 +268,77 @@ class SqlStore(LedgerStore):
         self._ready = False
         self._pid = os.getpid()
         if migrate_now:
-            self.ensure_schema()
+            try:
+                self.ensure_schema()
+            except BaseException:
+                self.engine.dispose()  # nobody will get this store to close it
+                raise
+
+    def __repr__(self) -> str:
+        return f"<SqlStore {self.url}{' (read-only)' if self.readonly else ''}>"
 
     def errors(self, action: str) -> contextlib.AbstractContextManager[None]:
-        """`storage_errors` for this store's URL."""
-        return storage_errors(self._raw_url, action)
+        """`tokman._backends.storage_errors` for this store's URL."""
+        return storage_errors(self.location, action)
 
     def ensure_schema(self) -> None:
-        """Create or migrate the schema (once per store)."""
+        """Create or migrate the schema (once per store); read-only: only check it."""
         if self._ready:
             return
         with self.errors("open"):
-            migrate(self.engine, self.tables)
+            migrate(
+                self.engine, LEDGER_MIGRATIONS, self.tables, url=self.url, readonly=self.readonly
+            )
         self._ready = True
 
+    def check_writable(self) -> None:
+        """Raise `InvalidRequestError` if the store was opened read-only."""
+        if self.readonly:
+            raise InvalidRequestError(
+                "mode",
+                self.mode,
+                f"the ledger at {self.url} was opened read-only; open it with "
+                "open_ledger(url) (mode='rwc') to write",
+            )
+
     def write(self) -> sa.Connection:
-        """A connection whose transactions take the write lock at BEGIN (SQLite)."""
+        """A connection whose transactions take the write lock at BEGIN (SQLite).
+
+        Raises:
+            InvalidRequestError: The store was opened read-only.
+        """
+        self.check_writable()
         self.ensure_schema()
         if os.getpid() != self._pid:  # forked: never share the parent's sockets/files
             self.engine.dispose(close=False)
             self._pid = os.getpid()
         return self.engine.connect().execution_options(tokman_immediate=True)
 
-    def insert(self, records: Sequence[UsageRecord]) -> None:
+    def insert(self, records: Sequence[UsageRecord]) -> int:
         rows = [_row(r) for r in records]
         if not rows:
-            return
+            return 0
+        added = 0
         with self.errors("write to"), self.write() as conn, conn.begin():
             if len(rows) == 1:
-                conn.exec_driver_sql(self._insert_sql, rows[0])
+                added = conn.exec_driver_sql(self._insert_sql, rows[0]).rowcount
             elif self.dialect == "postgresql" and len(rows) >= _COPY_MIN and self._can_stage(conn):
-                self._copy(conn, rows)
+                added = self._copy(conn, rows)
             else:
                 for start in range(0, len(rows), _BATCH):
-                    conn.exec_driver_sql(self._insert_sql, rows[start : start + _BATCH])
+                    batch = rows[start : start + _BATCH]
+                    added += conn.exec_driver_sql(self._insert_sql, batch).rowcount
+        return added
+
+    def insert_one(self, record: UsageRecord) -> UsageRecord:
+        u = self.tables.usage
+        with self.errors("write to"), self.write() as conn, conn.begin():
+            if conn.exec_driver_sql(self._insert_sql, _row(record)).rowcount:
+                return record
+            # the id is taken: read the stored row in the same transaction (on SQLite under the
+            # write lock; on PostgreSQL the conflicting row is committed, or the insert waited)
+            stored = conn.execute(sa.select(u).where(u.c.id == record.id)).one()
+        return _from_row(dict(stored._mapping), duplicate=True)
 
     def _can_stage(self, conn: sa.Connection) -> bool:
         """Whether this role may create the temporary staging table (asked once per store)."""
@@ -216,7 +347,7 @@ class SqlStore(LedgerStore):
             self._may_stage = bool(conn.exec_driver_sql(query).scalar())
         return self._may_stage
 
-    def _copy(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> None:
+    def _copy(self, conn: sa.Connection, rows: list[tuple[Any, ...]]) -> int:
         """PostgreSQL bulk path: COPY into the staging table, then one INSERT ... SELECT."""
         import psycopg
 
@@ -235,7 +366,8 @@ class SqlStore(LedgerStore):
             raise sa.exc.DBAPIError.instance(
                 self._copy_sql, None, exc, psycopg.Error, dialect=self.engine.dialect
             ) from exc
-        conn.execute(self._from_stage)
+        moved = conn.execute(self._from_stage, execution_options={"preserve_rowcount": True})
+        return int(moved.rowcount)
 
     def select(self, flt: Filter, limit: int | None) -> list[UsageRecord]:
         u = self.tables.usage
@@ -260,6 +392,20 @@ class SqlStore(LedgerStore):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _mode(url: BackendURL, mode: object) -> str:
+    """The store's mode from the argument and (SQLite only: on PostgreSQL ``mode`` is a libpq
+    option like any other) ``?mode=``; they must agree."""
+    check_mode(mode)
+    given = url.options.get("mode") if url.scheme.family == "sqlite" else None
+    if given is None:
+        return str(mode)
+    if given not in MODES:
+        raise url.invalid(f"option mode={given!r}", "mode must be rwc (the default) or ro")
+    if mode != "rwc" and given != mode:
+        raise url.invalid(f"option mode={given!r}", f"it contradicts mode={mode!r}: give one")
+    return given
 
 
 def tags_json(tags: Mapping[str, str]) -> str | None:
@@ -295,7 +441,7 @@ def _row(r: UsageRecord) -> tuple[Any, ...]:
     )
 
 
-def _from_row(m: Mapping[str, Any]) -> UsageRecord:
+def _from_row(m: Mapping[str, Any], *, duplicate: bool = False) -> UsageRecord:
     return UsageRecord(
         id=m["id"],
         time=from_us(m["ts_us"]),
@@ -311,4 +457,5 @@ def _from_row(m: Mapping[str, Any]) -> UsageRecord:
         status=m["status"],
         latency=m["latency"],
         tags=m["tags"] or {},
+        duplicate=duplicate,
     )
