@@ -9,6 +9,7 @@ of the whole. That lets a multi-GB file stream through in constant memory on all
 from __future__ import annotations
 
 import codecs
+import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -186,9 +187,14 @@ def _checked(chunks: Iterable[object]) -> Iterator[str]:
 def _count_stream(chunks: Iterator[str], name: str, workers: int, piece_chars: int) -> int:
     if name not in SAFE_ENCODINGS:
         return get_encoding(name).count("".join(chunks))
-    if workers <= 1:
+    pieces = _pieces(chunks, piece_chars)
+    head = list(itertools.islice(pieces, 2))
+    # Processes beyond the cores only add start-up cost (the count is CPU-bound), and an input
+    # of one piece is counted here: a pool is started only when there is work to share.
+    workers = min(workers, os.cpu_count() or 1)
+    if workers <= 1 or len(head) < 2:
         enc = get_encoding(name)
-        return sum(enc.count(piece) for piece in _pieces(chunks, piece_chars))
+        return sum(enc.count(piece) for piece in itertools.chain(head, pieces))
     # Fail here, with the not-found error, before any worker starts; the workers then load the
     # encoding themselves so this process never holds the tokenizer's tables.
     load_vocabulary(name)
@@ -196,7 +202,7 @@ def _count_stream(chunks: Iterator[str], name: str, workers: int, piece_chars: i
     in_flight: list[Future[int]] = []
     pool: Executor = ProcessPoolExecutor(max_workers=workers)
     with pool:
-        for piece in _pieces(chunks, piece_chars):
+        for piece in itertools.chain(head, pieces):
             in_flight.append(pool.submit(_count_piece, (name, piece)))
             if len(in_flight) >= 2 * workers:
                 total += in_flight.pop(0).result()

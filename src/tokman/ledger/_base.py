@@ -74,6 +74,14 @@ class Filter:
         for name, value in (("since", since), ("until", until)):
             if value is not None and not isinstance(value, datetime):
                 raise InvalidRequestError(name, value, "a datetime (naive values are UTC)")
+        for name, text in (("model", model), ("deployment", deployment)):
+            if text is not None and (not isinstance(text, str) or not text.strip()):
+                raise InvalidRequestError(name, text, "a non-empty string, or None for any")
+        if tags is not None and not (
+            isinstance(tags, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+        ):
+            raise InvalidRequestError("tags", tags, "a dict of str -> str, or None for any")
         return cls(
             since_us=None if since is None else to_us(since),
             until_us=None if until is None else to_us(until),
@@ -174,9 +182,17 @@ class LedgerStore(abc.ABC):
 
 
 def _check_keys(group_by: Sequence[str]) -> list[str]:
+    if isinstance(group_by, str):
+        group_by = [group_by]
+    if not isinstance(group_by, (list, tuple)):
+        raise InvalidRequestError(
+            "group_by", group_by, "a list of keys such as ['day', 'model'] ([] for one total)"
+        )
     keys = list(group_by)
     for key in keys:
-        if key not in GROUP_KEYS and not (key.startswith("tag:") and len(key) > 4):
+        if not isinstance(key, str) or (
+            key not in GROUP_KEYS and not (key.startswith("tag:") and len(key) > 4)
+        ):
             raise InvalidRequestError(
                 "group_by", key, f"one of {', '.join(GROUP_KEYS)} or 'tag:<name>'"
             )

@@ -212,8 +212,6 @@ class Ledger:
             group_by: Any of ``model``, ``deployment``, ``operation``, ``status``, ``hour``,
                 ``day``, ``month`` (UTC) and ``tag:<name>``; ``[]`` sums everything into one row.
         """
-        if isinstance(group_by, str):
-            group_by = [group_by]
         flt = Filter.build(since=since, until=until, model=model, deployment=deployment, tags=tags)
         return summarize(self.store, group_by, flt)
 

@@ -18,9 +18,9 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import IO
 
+from tokman._args import file_path
 from tokman.ledger._record import UsageRecord
 
 try:  # POSIX; elsewhere a single process per spool file is assumed
@@ -37,7 +37,7 @@ class Spool:
     """An append-only, fsync'd JSONL file of `UsageRecord` dicts."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path).expanduser()
+        self.path = file_path(path, field="spool", what="spool file").expanduser()
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[IO[str]]:
