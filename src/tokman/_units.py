@@ -43,6 +43,7 @@ __all__ = [
     "check_tokens",
     "check_usd",
     "from_us",
+    "tidy",
     "to_us",
     "usd_from_units",
     "usd_to_units",
@@ -84,12 +85,23 @@ def usd_to_units(amount: Decimal | int, *, rounding: str = CHARGE) -> int:
 def usd_from_units(units: int) -> Decimal:
     """The Decimal USD for integer 1e-12 USD ``units`` (inverse of `usd_to_units`), tidied.
 
-    >>> usd_from_units(3_500_000_000), usd_from_units(0)
-    (Decimal('0.0035'), Decimal('0'))
+    >>> usd_from_units(3_500_000_000), usd_from_units(0), usd_from_units(7 * USD_SCALE)
+    (Decimal('0.0035'), Decimal('0'), Decimal('7'))
     """
     if not units:
         return _ZERO
-    return (Decimal(units) / USD_SCALE).quantize(_QUANTUM).normalize()
+    return tidy((Decimal(units) / USD_SCALE).quantize(_QUANTUM))
+
+
+def tidy(amount: Decimal) -> Decimal:
+    """``amount`` without trailing zeros, and whole amounts without an exponent (same value).
+
+    >>> tidy(Decimal("0.0350000")), tidy(Decimal("2.000")), tidy(Decimal("1E+3"))
+    (Decimal('0.035'), Decimal('2'), Decimal('1000'))
+    """
+    if amount == amount.to_integral_value():
+        return amount.quantize(_ONE)
+    return amount.normalize()
 
 
 def check_usd(value: Any, field: str, *, allow_str: bool = True) -> Decimal:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from tokman._units import tidy as _tidy
 from tokman.errors import InvalidRequestError
 from tokman.models import ModelInfo, Price
 from tokman.models import generation as _registry_generation
@@ -47,7 +48,6 @@ __all__ = [
 ]
 
 _ZERO = Decimal(0)
-_ONE = Decimal(1)
 _UTC = _dt.timezone.utc
 
 
@@ -103,13 +103,6 @@ class CostEstimate:
     def maximum(self) -> Decimal:
         """USD with ``max_output_tokens`` of output."""
         return self.high.total
-
-
-def _tidy(amount: Decimal) -> Decimal:
-    """Drop trailing zeros without switching to exponent notation (value unchanged)."""
-    if amount == amount.to_integral_value():
-        return amount.quantize(_ONE)
-    return amount.normalize()
 
 
 def _money(tokens: int, per_million: Decimal) -> Decimal:

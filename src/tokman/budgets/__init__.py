@@ -249,8 +249,9 @@ class BudgetGuard:
         )
         worst_tokens = prompt_tokens + max_completion_tokens
         worst_cost = cost
+        now = self.clock.now()
         if worst_cost is None and any(b.unit == "usd" for b in matching):
-            worst_cost = _price(model, deployment, prompt_tokens, max_completion_tokens)
+            worst_cost = _price(model, deployment, prompt_tokens, max_completion_tokens, now)
         amounts = {
             b.id: (
                 worst_tokens
@@ -259,7 +260,6 @@ class BudgetGuard:
             )
             for b in matching
         }
-        now = self.clock.now()
         expires = now + timedelta(seconds=hold_for)
         reservation = Reservation(
             id=uuid.uuid4().hex,
@@ -390,7 +390,11 @@ class BudgetGuard:
 
 
 def _price(
-    model: str | None, deployment: str | None, prompt_tokens: int, completion_tokens: int
+    model: str | None,
+    deployment: str | None,
+    prompt_tokens: int,
+    completion_tokens: int,
+    at: datetime,
 ) -> Decimal:
     from tokman.errors import UnknownModelError
 
@@ -404,5 +408,5 @@ def _price(
             kind="price for model",
             hint="Pass cost= to reserve() to give the worst case.",
         ) from exc
-    rates = rates_for(model or "", deployment=deployment)
+    rates = rates_for(model or "", at=at, deployment=deployment)
     return rates.total(prompt_tokens, 0, completion_tokens)
