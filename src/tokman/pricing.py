@@ -227,7 +227,10 @@ def _day(at: Any) -> _dt.date:
     return _as_date(at)
 
 
-_RATES: dict[tuple[str, str | None, _dt.date, bool, str | None], Rates] = {}
+# (model, deployment, batch, deployment type) -> (first day, end day, rates): the price chosen
+# for one day holds from its effective date until the model's next recorded price change, so
+# one entry serves every record of that span (a ledger batch prices mostly one key and span)
+_RATES: dict[tuple[str, str | None, bool, str | None], tuple[_dt.date, _dt.date, Rates]] = {}
 _RATES_GENERATION = [-1]
 
 
@@ -258,10 +261,10 @@ def rates_for(
     day = _day(at)
     key = None
     if type(model) is str:
-        key = (model, deployment, day, batch, deployment_type)
+        key = (model, deployment, batch, deployment_type)
         found = _RATES.get(key)
-        if found is not None:
-            return found
+        if found is not None and found[0] <= day < found[1]:
+            return found[2]
     if deployment is not None:
         via = _get_model(deployment)
         info = via if not model else _model(model)
@@ -271,11 +274,13 @@ def rates_for(
             )
     else:
         info = _model(model)
-    rates = Rates.of(info, info.price_at(day, deployment_type, batch))
+    price = info.price_at(day, deployment_type, batch)
+    rates = Rates.of(info, price)
     if key is not None:
-        if len(_RATES) >= 4096:  # bounded: distinct names and days are few in practice
+        later = [p.effective for p in info.prices if p.effective > price.effective]
+        if len(_RATES) >= 4096:  # bounded: distinct names are few in practice
             _RATES.clear()
-        _RATES[key] = rates
+        _RATES[key] = (price.effective, min(later, default=_dt.date.max), rates)
     return rates
 
 

@@ -113,50 +113,77 @@ def _count(value: Any, path: str) -> int:
     return int(value)
 
 
+class _Shape:
+    """The keys of one usage shape and the error paths built from them (once, not per call)."""
+
+    __slots__ = (
+        "cached",
+        "completion",
+        "completion_path",
+        "details_in",
+        "details_out",
+        "prompt_path",
+        "reasoning",
+    )
+
+    def __init__(self, prompt: str, completion: str, details_in: str, details_out: str) -> None:
+        self.completion = completion
+        self.prompt_path, self.completion_path = f"usage.{prompt}", f"usage.{completion}"
+        self.details_in, self.details_out = details_in, details_out
+        self.cached = f"usage.{details_in}.cached_tokens"
+        self.reasoning = f"usage.{details_out}.reasoning_tokens"
+
+
+_CHAT = _Shape(
+    "prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details"
+)
+_RESPONSES = _Shape(
+    "input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details"
+)
+
+
 def _counts(usage: Any) -> Usage:
     """Counts of a bare usage (Chat, Responses or embeddings), checked."""
-    prompt = _get(usage, "prompt_tokens")
-    if prompt is not None:  # Chat Completions, embeddings
-        keys = ("prompt_tokens", "completion_tokens", "prompt_tokens_details")
-        keys_out = "completion_tokens_details"
-    else:
-        prompt = _get(usage, "input_tokens")
+    get: Any = usage.get if type(usage) is dict else lambda name: _get(usage, name)
+    shape = _CHAT
+    prompt = get("prompt_tokens")
+    if prompt is None:
+        shape = _RESPONSES
+        prompt = get("input_tokens")
         if prompt is None:
             raise InvalidRequestError("usage", usage, _NO_COUNTS)
-        keys = ("input_tokens", "output_tokens", "input_tokens_details")
-        keys_out = "output_tokens_details"
-    prompt_key, completion_key, details_in = keys
-    prompt = _count(prompt, "usage." + prompt_key)
-    completion = _count(_get(usage, completion_key), "usage." + completion_key)
+    prompt = _count(prompt, shape.prompt_path)
+    completion = get(shape.completion)
+    completion = 0 if completion is None else _count(completion, shape.completion_path)
     cached = reasoning = written = 0
-    p_details = _get(usage, details_in)
+    p_details = get(shape.details_in)
     if p_details is not None:
-        cached = _count(_get(p_details, "cached_tokens"), f"usage.{details_in}.cached_tokens")
-        written = _count(
-            _get(p_details, "cache_write_tokens"), f"usage.{details_in}.cache_write_tokens"
-        )
-        _audio(p_details, f"usage.{details_in}")
-    c_details = _get(usage, keys_out)
+        cached = _count(_get(p_details, "cached_tokens"), shape.cached)
+        written = _get(p_details, "cache_write_tokens")
+        if written is not None:
+            written = _count(written, f"usage.{shape.details_in}.cache_write_tokens")
+        else:
+            written = 0
+        if _get(p_details, "audio_tokens"):
+            _audio(p_details, "usage." + shape.details_in)
+    c_details = get(shape.details_out)
     if c_details is not None:
-        reasoning = _count(
-            _get(c_details, "reasoning_tokens"), f"usage.{keys_out}.reasoning_tokens"
-        )
-        _audio(c_details, f"usage.{keys_out}")
+        reasoning = _count(_get(c_details, "reasoning_tokens"), shape.reasoning)
+        if _get(c_details, "audio_tokens"):
+            _audio(c_details, "usage." + shape.details_out)
     if cached > prompt:
         raise InvalidRequestError(
-            f"usage.{details_in}.cached_tokens",
-            cached,
-            f"cached tokens are part of the {prompt} prompt tokens",
+            shape.cached, cached, f"cached tokens are part of the {prompt} prompt tokens"
         )
     if written > prompt:
         raise InvalidRequestError(
-            f"usage.{details_in}.cache_write_tokens",
+            f"usage.{shape.details_in}.cache_write_tokens",
             written,
             f"cache-write tokens are part of the {prompt} prompt tokens",
         )
     if reasoning > completion:
         raise InvalidRequestError(
-            f"usage.{keys_out}.reasoning_tokens",
+            shape.reasoning,
             reasoning,
             f"reasoning tokens are part of the {completion} output tokens",
         )

@@ -298,3 +298,14 @@ def test_cost_sets_every_field() -> None:
     names = [f.name for f in dataclasses.fields(Cost)]
     assert list(vars(c)) == names
     assert c == Cost(**{n: getattr(c, n) for n in names})
+
+
+def test_cached_rates_respect_price_dates() -> None:
+    """One cached price spans only its own dates: o3 before and after its 2025-06-10 cut."""
+    usage = chat(2_000, 5_000)
+    assert cost(usage, model="o3", at="2025-07-01").total == D("0.044")
+    assert cost(usage, model="o3", at="2025-05-01").total == D("0.22")
+    assert cost(usage, model="o3", at="2025-06-10").total == D("0.044")
+    assert cost(usage, model="o3", at="2025-06-09").total == D("0.22")
+    with pytest.raises(InvalidRequestError, match="first recorded price"):
+        cost(usage, model="o3", at="2020-01-01")

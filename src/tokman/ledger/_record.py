@@ -166,8 +166,7 @@ class UsageRecord:
         if self.cost is not None or not (self.model or self.deployment):
             return self
         try:
-            from tokman.pricing import rates_for
-
+            rates_for = _RATES_FOR[0] if _RATES_FOR else _load_rates_for()
             rates = rates_for(
                 self.model,
                 at=self.time,
@@ -271,3 +270,13 @@ class UsageRecord:
 
 
 _new = object.__new__
+# `tokman.pricing.rates_for`, imported on first use (pricing loads the model registry; a
+# from-import per call would cost a quarter of pricing a record)
+_RATES_FOR: list[Any] = []
+
+
+def _load_rates_for() -> Any:
+    from tokman.pricing import rates_for
+
+    _RATES_FOR.append(rates_for)
+    return rates_for
