@@ -224,7 +224,8 @@ def test_priced_matches_cost_and_is_a_valid_record() -> None:
     )
     assert (p.cost, p.price_id) == (c.total, c.price_id) == (Decimal("0.0086702"), c.price_id)
     assert p == r.replace(cost=c.total, price_id=c.price_id)
-    assert p.tags == {"a": "b"} and r.cost is None
+    assert p.tags == {"a": "b"} and r.cost is None and p.duplicate is False
+    assert p.replace(model="o3").model == "o3"  # a complete, ordinary record
 
 
 def test_priced_leaves_unknown_models_unpriced() -> None:
@@ -233,3 +234,29 @@ def test_priced_leaves_unknown_models_unpriced() -> None:
     assert r.priced() is r
     given = UsageRecord(model="gpt-4o", cost=Decimal(1))
     assert given.priced() is given
+
+
+def test_priced_copy_keeps_every_other_field() -> None:
+    """The fast copy in priced() sets every field: all but cost/price_id equal the original."""
+    import dataclasses
+
+    r = UsageRecord(
+        id="all",
+        time=datetime(2025, 6, 1, 1, 2, 3, tzinfo=timezone.utc),
+        model="gpt-4o",
+        deployment=None,
+        operation="responses",
+        prompt_tokens=9,
+        cached_tokens=4,
+        completion_tokens=7,
+        reasoning_tokens=2,
+        status="estimated",
+        latency=0.25,
+        tags={"t": "v"},
+        duplicate=True,
+    )
+    p = r.priced()
+    assert p.cost is not None and p.price_id is not None
+    for f in dataclasses.fields(UsageRecord):
+        if f.name not in ("cost", "price_id"):
+            assert getattr(p, f.name) == getattr(r, f.name), f.name
