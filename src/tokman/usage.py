@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tokman._units import check_tokens
 from tokman.errors import InvalidRequestError
 
 __all__ = ["OPERATION_OF_OBJECT", "Usage", "UsageReport", "read_response", "read_usage"]
@@ -100,17 +101,9 @@ def _get(obj: Any, name: str) -> Any:
 
 
 def _count(value: Any, path: str) -> int:
-    if type(value) is int and value >= 0:
+    if type(value) is int and value >= 0:  # the common case, without a call
         return value
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequestError(
-            path, value, "expected a whole number of tokens (int); tokman never uses floats"
-        )
-    if value < 0:
-        raise InvalidRequestError(path, value, "token counts cannot be negative")
-    return int(value)
+    return 0 if value is None else check_tokens(value, path)
 
 
 class _Shape:
