@@ -227,11 +227,12 @@ def _day(at: Any) -> _dt.date:
     return _as_date(at)
 
 
-# (model, deployment, batch, deployment type) -> (first day, end day, rates): the price chosen
-# for one day holds from its effective date until the model's next recorded price change, so
-# one entry serves every record of that span (a ledger batch prices mostly one key and span)
-_RATES: dict[tuple[str, str | None, bool, str | None], tuple[_dt.date, _dt.date, Rates]] = {}
-_RATES_GENERATION = [-1]
+# (model, deployment, batch, deployment type) -> (registry generation, first day, end day,
+# rates): the price chosen for one day holds from its effective date until the model's next
+# recorded price change, so one entry serves every record of that span (a ledger batch prices
+# mostly one key and span). The generation is read *before* resolving, so an entry resolved
+# while another thread changed the registry is never trusted afterwards.
+_RATES: dict[tuple[str, str | None, bool, str | None], tuple[int, _dt.date, _dt.date, Rates]] = {}
 
 
 def rates_for(
@@ -254,17 +255,17 @@ def rates_for(
     """
     if batch is not True and batch is not False:
         raise InvalidRequestError("batch", batch, "expected True or False")
+    for name, value in (("deployment_type", deployment_type), ("deployment", deployment)):
+        if value is not None and type(value) is not str:
+            raise InvalidRequestError(name, value, f"the Azure {name.replace('_', ' ')} as a str")
     generation = _registry_generation()
-    if generation != _RATES_GENERATION[0]:  # read before resolving: a load bumps it again
-        _RATES.clear()
-        _RATES_GENERATION[0] = generation
     day = _day(at)
     key = None
     if type(model) is str:
         key = (model, deployment, batch, deployment_type)
         found = _RATES.get(key)
-        if found is not None and found[0] <= day < found[1]:
-            return found[2]
+        if found is not None and found[0] == generation and found[1] <= day < found[2]:
+            return found[3]
     if deployment is not None:
         via = _get_model(deployment)
         info = via if not model else _model(model)
@@ -280,7 +281,7 @@ def rates_for(
         later = [p.effective for p in info.prices if p.effective > price.effective]
         if len(_RATES) >= 4096:  # bounded: distinct names are few in practice
             _RATES.clear()
-        _RATES[key] = (price.effective, min(later, default=_dt.date.max), rates)
+        _RATES[key] = (generation, price.effective, min(later, default=_dt.date.max), rates)
     return rates
 
 

@@ -288,6 +288,8 @@ def test_resolved_prices_follow_registry_changes() -> None:
     assert cost(chat(1_000_000, 0), model="gpt-4o", at="2025-01-01").total == D("2.5")
     with pytest.raises(InvalidRequestError, match="batch"):
         cost(chat(1, 0), model="gpt-4o", batch=1)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="deployment_type"):
+        cost(chat(1, 0), model="gpt-4o", deployment_type=["global"])  # type: ignore[arg-type]
 
 
 def test_cost_sets_every_field() -> None:

@@ -22,6 +22,7 @@ cannot all see the same room, and it carries an expiry so a crashed process's ho
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Mapping
@@ -85,8 +86,6 @@ class _CallableClock:
         self._now = now
 
     def monotonic(self) -> float:
-        import time
-
         return time.monotonic()
 
     def now(self) -> datetime:
