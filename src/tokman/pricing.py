@@ -30,8 +30,8 @@ from typing import Any
 from tokman._units import tidy as _tidy
 from tokman.errors import InvalidRequestError
 from tokman.models import ModelInfo, Price
-from tokman.models import generation as _registry_generation
 from tokman.models import get as _get_model
+from tokman.models import memo as _memo
 from tokman.models._info import _as_date  # the one reader of `at=` (date, datetime, ISO str)
 from tokman.usage import Usage, read_usage
 from tokman.requests import NormalizedRequest, normalize_request
@@ -227,12 +227,42 @@ def _day(at: Any) -> _dt.date:
     return _as_date(at)
 
 
-# (model, deployment, batch, deployment type) -> (registry generation, first day, end day,
-# rates): the price chosen for one day holds from its effective date until the model's next
-# recorded price change, so one entry serves every record of that span (a ledger batch prices
-# mostly one key and span). The generation is read *before* resolving, so an entry resolved
-# while another thread changed the registry is never trusted afterwards.
-_RATES: dict[tuple[str, str | None, bool, str | None], tuple[int, _dt.date, _dt.date, Rates]] = {}
+class _Schedule:
+    """One (model, deployment, batch, deployment type)'s prices over time, kept by the registry's
+    `memo` (dropped on every registration): the resolved model, and each price window met so
+    far, ``(first day, end day, rates)``. A price chosen for one day holds from its effective
+    date until the model's next recorded price change, so one window serves every request of
+    that span (a ledger batch prices mostly one key and one span)."""
+
+    __slots__ = ("deployment_type", "info", "windows")
+
+    def __init__(self, info: ModelInfo, deployment_type: str | None) -> None:
+        self.info = info
+        self.deployment_type = deployment_type
+        self.windows: tuple[tuple[_dt.date, _dt.date, Rates], ...] = ()
+
+    def at(self, day: _dt.date, batch: bool) -> Rates:
+        for first, end, rates in self.windows:
+            if first <= day < end:
+                return rates
+        info = self.info
+        price = info.price_at(day, self.deployment_type, batch)  # raises: nothing is kept
+        rates = Rates.of(info, price)
+        later = [p.effective for p in info.prices if p.effective > price.effective]
+        window = (price.effective, min(later, default=_dt.date.max), rates)
+        self.windows = (*self.windows, window)  # replaced whole: safe for concurrent readers
+        return rates
+
+
+def _resolve(model: str | ModelInfo, deployment: str | None) -> ModelInfo:
+    if deployment is None:
+        return _model(model)
+    via = _get_model(deployment)
+    if not model:
+        return via
+    return _model(model).with_route(
+        provider="azure", deployment=via.deployment, deployment_type=via.deployment_type
+    )
 
 
 def rates_for(
@@ -243,7 +273,7 @@ def rates_for(
     deployment_type: str | None = None,
     deployment: str | None = None,
 ) -> Rates:
-    """The `Rates` that `cost` bills with (same arguments), cached for model names.
+    """The `Rates` that `cost` bills with (same arguments), memoised for model names.
 
     ``deployment`` is an Azure deployment name the call went through (a ledger record's
     ``deployment``): it brings its deployment type, while ``model`` (the response's model, the
@@ -258,31 +288,15 @@ def rates_for(
     for name, value in (("deployment_type", deployment_type), ("deployment", deployment)):
         if value is not None and type(value) is not str:
             raise InvalidRequestError(name, value, f"the Azure {name.replace('_', ' ')} as a str")
-    generation = _registry_generation()
     day = _day(at)
-    key = None
-    if type(model) is str:
-        key = (model, deployment, batch, deployment_type)
-        found = _RATES.get(key)
-        if found is not None and found[0] == generation and found[1] <= day < found[2]:
-            return found[3]
-    if deployment is not None:
-        via = _get_model(deployment)
-        info = via if not model else _model(model)
-        if info is not via:
-            info = info.with_route(
-                provider="azure", deployment=via.deployment, deployment_type=via.deployment_type
-            )
-    else:
-        info = _model(model)
-    price = info.price_at(day, deployment_type, batch)
-    rates = Rates.of(info, price)
-    if key is not None:
-        later = [p.effective for p in info.prices if p.effective > price.effective]
-        if len(_RATES) >= 4096:  # bounded: distinct names are few in practice
-            _RATES.clear()
-        _RATES[key] = (generation, price.effective, min(later, default=_dt.date.max), rates)
-    return rates
+    if type(model) is not str:
+        return _Schedule(_resolve(model, deployment), deployment_type).at(day, batch)
+    schedule = _memo(
+        "pricing.rates",
+        (model, deployment, batch, deployment_type),
+        lambda: _Schedule(_resolve(model, deployment), deployment_type),
+    )
+    return schedule.at(day, batch)
 
 
 def cost(
