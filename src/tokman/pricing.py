@@ -285,9 +285,10 @@ def rates_for(
     """
     if batch is not True and batch is not False:
         raise InvalidRequestError("batch", batch, "expected True or False")
-    for name, value in (("deployment_type", deployment_type), ("deployment", deployment)):
-        if value is not None and type(value) is not str:
-            raise InvalidRequestError(name, value, f"the Azure {name.replace('_', ' ')} as a str")
+    if deployment_type is not None and type(deployment_type) is not str:
+        raise InvalidRequestError("deployment_type", deployment_type, "the Azure type as a str")
+    if deployment is not None and type(deployment) is not str:
+        raise InvalidRequestError("deployment", deployment, "the Azure deployment name as a str")
     day = _day(at)
     if type(model) is not str:
         return _Schedule(_resolve(model, deployment), deployment_type).at(day, batch)
