@@ -260,3 +260,17 @@ def test_priced_copy_keeps_every_other_field() -> None:
     for f in dataclasses.fields(UsageRecord):
         if f.name not in ("cost", "price_id"):
             assert getattr(p, f.name) == getattr(r, f.name), f.name
+
+
+def test_replace_checks_what_it_changes() -> None:
+    """replace() of cost/price_id (the stores' per-record path) still refuses bad values."""
+    r = UsageRecord(id="r", model="m", prompt_tokens=2)
+    assert r.replace(cost="0.5").cost == Decimal("0.5")
+    assert r.replace(cost=Decimal(1), price_id="p").price_id == "p"
+    assert r.replace(cost=None).cost is None
+    with pytest.raises(InvalidRequestError, match=r"UsageRecord\.cost"):
+        r.replace(cost=0.5)
+    with pytest.raises(InvalidRequestError, match=r"UsageRecord\.price_id"):
+        r.replace(price_id=7)
+    with pytest.raises(InvalidRequestError, match=r"UsageRecord\.cached_tokens"):
+        r.replace(cached_tokens=3)

@@ -149,7 +149,19 @@ class UsageRecord:
         return self.prompt_tokens + self.completion_tokens
 
     def replace(self, **changes: Any) -> UsageRecord:
-        """A copy with ``changes`` applied (records are immutable)."""
+        """A copy with ``changes`` applied (records are immutable), checked like a new record.
+
+        Changing only ``cost``/``price_id`` (what stores and pricing do per record) checks just
+        those two and copies the rest, which were checked when this record was built.
+        """
+        if changes.keys() <= _PRICE_FIELDS:
+            cost = changes.get("cost", self.cost)
+            price_id = changes.get("price_id", self.price_id)
+            if cost is not None:
+                cost = check_usd(cost, "UsageRecord.cost")
+            if price_id is not None and not isinstance(price_id, str):
+                raise InvalidRequestError("UsageRecord.price_id", price_id, "a str or None")
+            return _with_cost(self, cost, price_id)
         return dataclasses.replace(self, **changes)
 
     def priced(self) -> UsageRecord:
@@ -270,7 +282,10 @@ _new = object.__new__
 _SET = {f.name: vars(UsageRecord)[f.name].__set__ for f in fields(UsageRecord)}
 
 
-def _with_cost(r: UsageRecord, cost: Decimal, price_id: str) -> UsageRecord:
+_PRICE_FIELDS = frozenset(("cost", "price_id"))
+
+
+def _with_cost(r: UsageRecord, cost: Decimal | None, price_id: str | None) -> UsageRecord:
     """``r`` with ``cost`` and ``price_id`` set, skipping __post_init__: ``r`` is checked and
     the cost comes from pricing (the ledger prices every unpriced record it writes, so this is
     straight-line code: a loop over the fields, or `dataclasses.replace`, costs 2-5x more)."""
