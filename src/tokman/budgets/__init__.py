@@ -292,9 +292,11 @@ class BudgetGuard:
         under the same tags the budgets matched: the reservation's tags are added to the
         record's, and win where both set the same tag (a conflict is logged); the reservation's
         model and deployment fill in a record that lacks them. The charge is what the ledger
-        *stored*: when the ledger already had the record's id (``duplicate=True``), that call
-        was charged when it was first settled, so this hold is released instead, with a
-        warning.
+        *stored*: when the ledger already had the record's id (``duplicate=True``: a retried
+        settle, the same response settled twice), the call is taken to be accounted for
+        already, so this hold is released instead of charging it a second time, with a
+        warning. Record a guarded call through ``settle`` only, not also ``ledger.record``
+        first, or its spend never reaches the budget.
 
         Returns:
             The record as the ledger stored it (``duplicate=True`` if it was already there), or
@@ -314,8 +316,8 @@ class BudgetGuard:
             stored = self._store(reservation, record)
             if stored.duplicate:
                 _log.warning(
-                    "record %s was already in the ledger (charged when first settled): "
-                    "reservation %s released, not charged again",
+                    "record %s was already in the ledger: reservation %s released, not charged "
+                    "again (settle each response once; do not ledger.record it first)",
                     stored.id,
                     reservation.id,
                 )
