@@ -162,7 +162,10 @@ def test_settle_charges_the_stored_record_not_the_argument(
 
 
 def test_a_duplicate_record_releases_the_hold_instead_of_charging_again(
-    guard: BudgetGuard, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+    guard: BudgetGuard,
+    ledger: Ledger,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Settling a response id the ledger already had (duplicate=True) charges it only once."""
     record = UsageRecord(id="chatcmpl-x", model="gpt-4o", prompt_tokens=100, cost=Decimal(1))
@@ -179,7 +182,9 @@ def test_a_duplicate_record_releases_the_hold_instead_of_charging_again(
 
     monkeypatch.setattr(ledger, "record", record_once)
     again = guard.reserve(model="gpt-4o", prompt_tokens=100, cost=Decimal(1))
-    stored = again.settle(record)
+    with caplog.at_level("WARNING", logger="tokman.budgets"):
+        stored = again.settle(record)
+    assert "chatcmpl-x was already in the ledger" in caplog.text
     assert stored is not None and stored.duplicate
     assert _spent(guard) == (Decimal(1), 100)
     assert (guard.status("usd").reserved, guard.status("tok").reserved) == (0, 0)
