@@ -2,8 +2,13 @@
 
 ``usage`` is what the API returned: an ``openai`` SDK usage object (Chat Completions
 ``CompletionUsage``, Responses ``ResponseUsage``, embeddings ``Usage``), the response that holds
-it, or the same data as a dict. Fields are read by attribute or key, so tokman never imports
-``openai``.
+it, or the same data as a dict, read by `tokman.usage` (the one usage parser; a missing usage is
+an error, never zero tokens).
+
+Speed: a model's resolved prices (`rates_for`) are memoised in the registry's `memo` per model,
+deployment, batch and deployment type, each over the dates its price holds, so pricing a known
+model costs a few microseconds (``benchmarks/bench_pricing.py``) and the ledger can price every
+unpriced record it writes.
 
 Billing semantics, as the API reports usage:
 
