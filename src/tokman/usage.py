@@ -91,13 +91,20 @@ class UsageReport:
 
 
 def _get(obj: Any, name: str) -> Any:
-    if type(obj) is dict:  # the common case first: no ABC isinstance check
+    kind = type(obj)
+    if kind is dict:  # the common case first
         return obj.get(name)
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
+    mapping = _IS_MAPPING.get(kind)
+    if mapping is None:  # an ABC isinstance check costs more than the read: once per type
+        if len(_IS_MAPPING) >= 256:
+            _IS_MAPPING.clear()
+        mapping = _IS_MAPPING[kind] = isinstance(obj, Mapping)
+    return obj.get(name) if mapping else getattr(obj, name, None)
+
+
+_IS_MAPPING: dict[type, bool] = {}
 
 
 def _count(value: Any, path: str) -> int:
