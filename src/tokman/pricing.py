@@ -27,7 +27,6 @@ strings, so ``cost`` gives the same digits on every machine, today and when re-r
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,8 +37,8 @@ from tokman.models import ModelInfo, Price
 from tokman.models import get as _get_model
 from tokman.models import memo as _memo
 from tokman.models._info import _as_date  # the one reader of `at=` (date, datetime, ISO str)
-from tokman.usage import Usage, read_usage
 from tokman.requests import NormalizedRequest, normalize_request
+from tokman.usage import Usage, read_usage
 
 __all__ = [
     "Cost",
