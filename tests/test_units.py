@@ -122,3 +122,12 @@ def test_time_units() -> None:
     assert to_us(t.replace(tzinfo=None)) == to_us(t)
     assert to_us(t.astimezone(timezone(timedelta(hours=5)))) == to_us(t)
     assert to_us(datetime(1970, 1, 1, tzinfo=timezone.utc)) == 0
+
+
+def test_exact_amounts_and_ties_below_a_picodollar() -> None:
+    """Whole picodollars convert as they are; the rest round by the chosen rule, sign-safe."""
+    assert usd_to_units(Decimal("0.003500000000")) == 3_500_000_000
+    assert usd_to_units(Decimal("1E-12")) == 1
+    assert usd_to_units(Decimal("0.5") * PICO) == 0
+    assert usd_to_units(Decimal("0.5") * PICO, rounding=RESERVE) == 1
+    assert usd_to_units(Decimal("123456789.123456789012")) == 123_456_789_123_456_789_012

@@ -57,7 +57,6 @@ CHARGE: Final = ROUND_HALF_EVEN
 RESERVE: Final = ROUND_CEILING
 
 _ONE = Decimal(1)
-_QUANTUM = Decimal(1).scaleb(-12)
 _ZERO = Decimal(0)
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -79,7 +78,11 @@ def usd_to_units(amount: Decimal | int, *, rounding: str = CHARGE) -> int:
     """
     if isinstance(amount, int):
         return amount * USD_SCALE
-    return int((amount * USD_SCALE).quantize(_ONE, rounding=rounding))
+    scaled = amount.scaleb(12)  # exact: only the exponent moves
+    whole = int(scaled)
+    if whole == scaled:  # the usual case (prices have few decimals): no rounding to do
+        return whole
+    return int(scaled.quantize(_ONE, rounding=rounding))
 
 
 def usd_from_units(units: int) -> Decimal:
@@ -90,7 +93,7 @@ def usd_from_units(units: int) -> Decimal:
     """
     if not units:
         return _ZERO
-    return tidy((Decimal(units) / USD_SCALE).quantize(_QUANTUM))
+    return tidy(Decimal(units).scaleb(-12))  # exact: no division
 
 
 def tidy(amount: Decimal) -> Decimal:
