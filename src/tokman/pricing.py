@@ -48,6 +48,7 @@ __all__ = [
     "cost",
     "estimate_cost",
     "rates_for",
+    "rates_on",
     "read_usage",
 ]
 
@@ -293,9 +294,16 @@ def rates_for(
         raise InvalidRequestError("deployment_type", deployment_type, "the Azure type as a str")
     if deployment is not None and type(deployment) is not str:
         raise InvalidRequestError("deployment", deployment, "the Azure deployment name as a str")
-    day = _day(at)
     if type(model) is not str:
-        return _Schedule(_resolve(model, deployment), deployment_type).at(day, batch)
+        return _Schedule(_resolve(model, deployment), deployment_type).at(_day(at), batch)
+    return rates_on(model, deployment, batch, deployment_type, _day(at))
+
+
+def rates_on(
+    model: str, deployment: str | None, batch: bool, deployment_type: str | None, day: _dt.date
+) -> Rates:
+    """`rates_for` with its arguments already checked and ``at`` already a UTC date (the
+    ledger's per-record path: a `UsageRecord` has checked them when it was built)."""
     schedule = _memo(
         "pricing.rates",
         (model, deployment, batch, deployment_type),

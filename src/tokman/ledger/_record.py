@@ -178,12 +178,10 @@ class UsageRecord:
         if self.cost is not None or not (self.model or self.deployment):
             return self
         try:
-            rates_for = _RATES_FOR[0] if _RATES_FOR else _load_rates_for()
-            rates = rates_for(
-                self.model,
-                at=self.time,
-                batch=self.operation == "batch",
-                deployment=self.deployment,
+            rates_on = _RATES_ON[0] if _RATES_ON else _load_rates_on()
+            # time is aware UTC (checked in __post_init__), so its date is the UTC day
+            rates = rates_on(
+                self.model, self.deployment, self.operation == "batch", None, self.time.date()
             )
         except (ImportError, TokmanError) as exc:  # unknown model or price: keep the usage
             _log.debug("usage record %s left unpriced: %s", self.id, exc)
@@ -309,13 +307,13 @@ def _with_cost(r: UsageRecord, cost: Decimal | None, price_id: str | None) -> Us
     return copy
 
 
-# `tokman.pricing.rates_for`, imported on first use (pricing loads the model registry; a
+# `tokman.pricing.rates_on`, imported on first use (pricing loads the model registry; a
 # from-import per call would cost a quarter of pricing a record)
-_RATES_FOR: list[Any] = []
+_RATES_ON: list[Any] = []
 
 
-def _load_rates_for() -> Any:
-    from tokman.pricing import rates_for
+def _load_rates_on() -> Any:
+    from tokman.pricing import rates_on
 
-    _RATES_FOR.append(rates_for)
-    return rates_for
+    _RATES_ON.append(rates_on)
+    return rates_on
