@@ -2,8 +2,13 @@
 
 ``usage`` is what the API returned: an ``openai`` SDK usage object (Chat Completions
 ``CompletionUsage``, Responses ``ResponseUsage``, embeddings ``Usage``), the response that holds
-it, or the same data as a dict. Fields are read by attribute or key, so tokman never imports
-``openai``.
+it, or the same data as a dict, read by `tokman.usage` (the one usage parser; a missing usage is
+an error, never zero tokens).
+
+Speed: a model's resolved prices (`rates_for`) are memoised in the registry's `memo` per model,
+deployment, batch and deployment type, each over the dates its price holds, so pricing a known
+model costs a few microseconds (``benchmarks/bench_pricing.py``) and the ledger can price every
+unpriced record it writes.
 
 Billing semantics, as the API reports usage:
 
@@ -22,29 +27,33 @@ strings, so ``cost`` gives the same digits on every machine, today and when re-r
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from tokman._units import tidy as _tidy
 from tokman.errors import InvalidRequestError
 from tokman.models import ModelInfo, Price
 from tokman.models import get as _get_model
+from tokman.models import memo as _memo
+from tokman.models._info import _as_date  # the one reader of `at=` (date, datetime, ISO str)
 from tokman.requests import NormalizedRequest, normalize_request
+from tokman.usage import Usage, read_usage
 
-__all__ = ["Cost", "CostEstimate", "Usage", "cost", "estimate_cost", "read_usage"]
+__all__ = [
+    "Cost",
+    "CostEstimate",
+    "Rates",
+    "Usage",
+    "cost",
+    "estimate_cost",
+    "rates_for",
+    "rates_on",
+    "read_usage",
+]
 
 _ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class Usage:
-    """Token counts read from an API usage object; every part is included in its total."""
-
-    prompt_tokens: int
-    completion_tokens: int
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
+_UTC = _dt.timezone.utc
 
 
 @dataclass(frozen=True)
@@ -101,97 +110,10 @@ class CostEstimate:
         return self.high.total
 
 
-def _field(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
-
-
-def _count(value: Any, path: str, *, required: bool = False) -> int:
-    if value is None:
-        if required:
-            raise InvalidRequestError(
-                path, None, "the usage has no such count; pass the API's usage"
-            )
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidRequestError(
-            path, value, "expected a whole number of tokens (int); tokman never uses floats"
-        )
-    if value < 0:
-        raise InvalidRequestError(path, value, "token counts cannot be negative")
-    return value
-
-
-def read_usage(usage: Any) -> Usage:
-    """Token counts from a Chat, Responses or embeddings usage (object or dict), or a response.
-
-    >>> read_usage({"prompt_tokens": 1566, "completion_tokens": 100,
-    ...             "prompt_tokens_details": {"cached_tokens": 1408}})
-    Usage(prompt_tokens=1566, completion_tokens=100, cached_tokens=1408, reasoning_tokens=0)
-
-    Raises:
-        InvalidRequestError: a count is missing, not an int, negative, or a part exceeds its
-            total (cached > prompt, reasoning > completion); audio tokens (no audio prices).
-    """
-    if _field(usage, "prompt_tokens") is None and _field(usage, "input_tokens") is None:
-        inner = _field(usage, "usage")
-        if inner is not None:
-            usage = inner
-    if _field(usage, "input_tokens") is not None:  # Responses API
-        pre, prompt_key, completion_key = "usage.", "input_tokens", "output_tokens"
-        prompt_details, completion_details = "input_tokens_details", "output_tokens_details"
-    elif _field(usage, "prompt_tokens") is not None:  # Chat Completions, embeddings
-        pre, prompt_key, completion_key = "usage.", "prompt_tokens", "completion_tokens"
-        prompt_details, completion_details = "prompt_tokens_details", "completion_tokens_details"
-    else:
-        raise InvalidRequestError(
-            "usage",
-            usage,
-            "expected an API usage object or dict with prompt_tokens (Chat Completions, "
-            "embeddings) or input_tokens (Responses)",
-        )
-    prompt = _count(_field(usage, prompt_key), pre + prompt_key, required=True)
-    completion = _count(_field(usage, completion_key), pre + completion_key)
-    p_details = _field(usage, prompt_details)
-    c_details = _field(usage, completion_details)
-    cached_path = f"{pre}{prompt_details}.cached_tokens"
-    cached = _count(_field(p_details, "cached_tokens"), cached_path)
-    reasoning_path = f"{pre}{completion_details}.reasoning_tokens"
-    reasoning = _count(_field(c_details, "reasoning_tokens"), reasoning_path)
-    if cached > prompt:
-        raise InvalidRequestError(
-            cached_path, cached, f"cached tokens are part of the {prompt} prompt tokens"
-        )
-    if reasoning > completion:
-        raise InvalidRequestError(
-            reasoning_path,
-            reasoning,
-            f"reasoning tokens are part of the {completion} output tokens",
-        )
-    for details, key in ((p_details, prompt_details), (c_details, completion_details)):
-        audio = _count(_field(details, "audio_tokens"), f"{pre}{key}.audio_tokens")
-        if audio:
-            raise InvalidRequestError(
-                f"{pre}{key}.audio_tokens",
-                audio,
-                "tokman ships no audio-token prices and will not bill audio as text; "
-                "price audio requests from the vendor's audio rates",
-            )
-    return Usage(prompt, completion, cached, reasoning)
-
-
-def _tidy(amount: Decimal) -> Decimal:
-    """Drop trailing zeros without switching to exponent notation (value unchanged)."""
-    if amount == amount.to_integral_value():
-        return amount.quantize(Decimal(1))
-    return amount.normalize()
-
-
 def _money(tokens: int, per_million: Decimal) -> Decimal:
     # exact: Decimal * int, then a power-of-ten shift (no division, no rounding)
+    if not tokens:
+        return _ZERO
     return _tidy((per_million * tokens).scaleb(-6))
 
 
@@ -201,41 +123,94 @@ def _price_for(info: ModelInfo, at: Any, batch: bool, deployment_type: str | Non
     return info.price_at(at, deployment_type, batch)
 
 
-def _cost_of(counts: Usage, info: ModelInfo, price: Price, deployment_type: str | None) -> Cost:
-    notes: list[str] = []
-    cached_rate = price.cached_input
-    if cached_rate is None:
-        cached_rate = price.input
-        if counts.cached_tokens:
-            notes.append(
-                f"no cached-input price for {price.id}: cached tokens billed at the "
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """One resolved price, ready to bill: USD per 1M tokens plus what a `Cost` reports of it.
+
+    `rates_for` caches these per (model, deployment, date, batch, deployment type) until the
+    model registry changes, so billing a known model does no registry lookup.
+    """
+
+    model: str
+    price: Price
+    input: Decimal
+    cached_input: Decimal
+    output: Decimal
+    price_id: str
+    #: the note when cached tokens are billed at the input price (no cached price published)
+    uncached_note: str | None
+    derived_note: str | None
+
+    @classmethod
+    def of(cls, info: ModelInfo, price: Price) -> Rates:
+        """The rates of ``price`` (the model's price at some date) for ``info``."""
+        price_id = price.id
+        uncached_note = None
+        cached = price.cached_input
+        if cached is None:
+            cached = price.input
+            uncached_note = (
+                f"no cached-input price for {price_id}: cached tokens billed at the "
                 + ("batch " if price.batch else "")
                 + "input price"
             )
-    if price.derived:
-        notes.append(f"derived price: {price.derived}")
-    uncached = counts.prompt_tokens - counts.cached_tokens
-    parts = (
-        _money(uncached, price.input),
-        _money(counts.cached_tokens, cached_rate),
-        _money(counts.completion_tokens, price.output),
-    )
-    return Cost(
-        model=info.name,
-        input=parts[0],
-        cached_input=parts[1],
-        output=parts[2],
-        total=_tidy(parts[0] + parts[1] + parts[2]),
-        prompt_tokens=counts.prompt_tokens,
-        cached_tokens=counts.cached_tokens,
-        completion_tokens=counts.completion_tokens,
-        reasoning_tokens=counts.reasoning_tokens,
-        price_id=price.id,
-        effective=price.effective,
-        batch=price.batch,
-        deployment_type=price.deployment_type,
-        notes=tuple(notes),
-    )
+        derived = f"derived price: {price.derived}" if price.derived else None
+        return cls(
+            info.name, price, price.input, cached, price.output, price_id, uncached_note, derived
+        )
+
+    def total(self, prompt_tokens: int, cached_tokens: int, completion_tokens: int) -> Decimal:
+        """The exact USD total for these (already checked) counts; cached is part of prompt."""
+        return _tidy(
+            (
+                (prompt_tokens - cached_tokens) * self.input
+                + cached_tokens * self.cached_input
+                + completion_tokens * self.output
+            ).scaleb(-6)
+        )
+
+    def bill(self, counts: Usage) -> Cost:
+        """The `Cost` of ``counts`` at these rates."""
+        uncached = counts.prompt_tokens - counts.cached_tokens
+        cached = counts.cached_tokens
+        parts = (
+            _money(uncached, self.input),
+            _money(cached, self.cached_input),
+            _money(counts.completion_tokens, self.output),
+        )
+        notes: tuple[str, ...] = ()
+        if cached and self.uncached_note is not None:
+            notes = (self.uncached_note,)
+        if self.derived_note is not None:
+            notes = (*notes, self.derived_note)
+        price = self.price
+        # a Cost without its generated __init__: a frozen dataclass sets its 14 fields one
+        # object.__setattr__ at a time, over a third of a cost() call (values are built here)
+        result = _new(Cost)
+        result.__dict__.update(
+            model=self.model,
+            input=parts[0],
+            cached_input=parts[1],
+            output=parts[2],
+            total=_tidy(parts[0] + parts[1] + parts[2]),
+            prompt_tokens=counts.prompt_tokens,
+            cached_tokens=cached,
+            completion_tokens=counts.completion_tokens,
+            reasoning_tokens=counts.reasoning_tokens,
+            price_id=self.price_id,
+            effective=price.effective,
+            batch=price.batch,
+            deployment_type=price.deployment_type,
+            notes=notes,
+        )
+        return result
+
+
+_new = object.__new__
+
+
+def _cost_of(counts: Usage, info: ModelInfo, price: Price, deployment_type: str | None) -> Cost:
+    return Rates.of(info, price).bill(counts)
 
 
 def _model(model: Any) -> ModelInfo:
@@ -244,6 +219,97 @@ def _model(model: Any) -> ModelInfo:
     if not isinstance(model, str):
         raise InvalidRequestError("model", model, "the model or deployment name as a string")
     return _get_model(model)
+
+
+def _day(at: Any) -> _dt.date:
+    if at is None:
+        return _dt.datetime.now(_UTC).date()
+    kind = type(at)
+    if kind is _dt.datetime and at.tzinfo is _UTC:
+        return at.date()  # type: ignore[no-any-return]
+    if kind is _dt.date:
+        return at  # type: ignore[no-any-return]
+    return _as_date(at)
+
+
+class _Schedule:
+    """One (model, deployment, batch, deployment type)'s prices over time, kept by the registry's
+    `memo` (dropped on every registration): the resolved model, and each price window met so
+    far, ``(first day, end day, rates)``. A price chosen for one day holds from its effective
+    date until the model's next recorded price change, so one window serves every request of
+    that span (a ledger batch prices mostly one key and one span)."""
+
+    __slots__ = ("deployment_type", "info", "windows")
+
+    def __init__(self, info: ModelInfo, deployment_type: str | None) -> None:
+        self.info = info
+        self.deployment_type = deployment_type
+        self.windows: tuple[tuple[_dt.date, _dt.date, Rates], ...] = ()
+
+    def at(self, day: _dt.date, batch: bool) -> Rates:
+        for first, end, rates in self.windows:
+            if first <= day < end:
+                return rates
+        info = self.info
+        price = info.price_at(day, self.deployment_type, batch)  # raises: nothing is kept
+        rates = Rates.of(info, price)
+        later = [p.effective for p in info.prices if p.effective > price.effective]
+        window = (price.effective, min(later, default=_dt.date.max), rates)
+        self.windows = (*self.windows, window)  # replaced whole: safe for concurrent readers
+        return rates
+
+
+def _resolve(model: str | ModelInfo, deployment: str | None) -> ModelInfo:
+    if deployment is None:
+        return _model(model)
+    via = _get_model(deployment)
+    if not model:
+        return via
+    return _model(model).with_route(
+        provider="azure", deployment=via.deployment, deployment_type=via.deployment_type
+    )
+
+
+def rates_for(
+    model: str | ModelInfo,
+    *,
+    at: _dt.date | _dt.datetime | str | None = None,
+    batch: bool = False,
+    deployment_type: str | None = None,
+    deployment: str | None = None,
+) -> Rates:
+    """The `Rates` that `cost` bills with (same arguments), memoised for model names.
+
+    ``deployment`` is an Azure deployment name the call went through (a ledger record's
+    ``deployment``): it brings its deployment type, while ``model`` (the response's model, the
+    exact snapshot) chooses the model's prices; ``model`` may be empty to use the deployment's.
+
+    Raises:
+        InvalidRequestError: no price recorded for that date, deployment type or batch.
+        UnknownModelError: the model or deployment is unknown.
+    """
+    if batch is not True and batch is not False:
+        raise InvalidRequestError("batch", batch, "expected True or False")
+    if deployment_type is not None and type(deployment_type) is not str:
+        raise InvalidRequestError("deployment_type", deployment_type, "the Azure type as a str")
+    if deployment is not None and type(deployment) is not str:
+        raise InvalidRequestError("deployment", deployment, "the Azure deployment name as a str")
+    if type(model) is not str:
+        return _Schedule(_resolve(model, deployment), deployment_type).at(_day(at), batch)
+    return rates_on(model, deployment, batch, deployment_type, _day(at))
+
+
+def rates_on(
+    model: str, deployment: str | None, batch: bool, deployment_type: str | None, day: _dt.date
+) -> Rates:
+    """`rates_for` with its arguments already checked and ``at`` already a UTC date (the
+    ledger's per-record path: a `UsageRecord` has checked them when it was built)."""
+    schedule = _memo(
+        "pricing.rates",
+        (model, deployment, batch, deployment_type),
+        lambda: _Schedule(_resolve(model, deployment), deployment_type),
+    )
+    return schedule.at(day, batch)
 
 
 def cost(
@@ -257,7 +323,8 @@ def cost(
     """The exact USD cost of a request from the usage the API reported.
 
     Args:
-        usage: the response's ``usage`` (SDK object or dict), or the response itself.
+        usage: the response's ``usage`` (SDK object or dict), or the response itself
+            (anything `tokman.usage.read_usage` understands).
         model: the model, snapshot or Azure deployment name (use the response's ``model``
             field for the exact snapshot).
         at: when the request was made (date, datetime or ISO string); default today (UTC).
@@ -273,14 +340,12 @@ def cost(
     (Decimal('0.0001464'), Decimal('0.0000768'), Decimal('0.0003'), Decimal('0.0005232'))
 
     Raises:
-        InvalidRequestError: bad usage counts, or no price recorded for that date,
+        InvalidRequestError: bad or missing usage counts, or no price recorded for that date,
             deployment type or batch (the message lists what is recorded).
         UnknownModelError: the model or deployment is unknown.
     """
     counts = read_usage(usage)
-    info = _model(model)
-    price = _price_for(info, at, batch, deployment_type)
-    return _cost_of(counts, info, price, deployment_type)
+    return rates_for(model, at=at, batch=batch, deployment_type=deployment_type).bill(counts)
 
 
 _OUTPUT_LIMITS = ("max_output_tokens", "max_completion_tokens", "max_tokens")

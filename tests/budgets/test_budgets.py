@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -11,21 +11,12 @@ from tokman import Budget, BudgetGuard
 from tokman.budgets import period_bounds
 from tokman.errors import BudgetExceededError, InvalidRequestError
 from tokman.ledger import Ledger, UsageRecord
-
-
-class FakeClock:
-    """A settable clock."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 5, 31, 23, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tokman.testing import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(datetime(2025, 5, 31, 23, 0, tzinfo=timezone.utc))
 
 
 @pytest.fixture
@@ -61,7 +52,7 @@ def test_over_budget_error_names_spent_reserved_and_reset(
     assert e.resets_at == datetime(2025, 6, 1, tzinfo=timezone.utc)
     assert "spent 600 + reserved 300 + requested 201 > limit 1000 tokens" in str(e)
     assert "2025-06-01T00:00:00+00:00" in str(e)
-    clock.now += timedelta(hours=1)  # the next day: spend restarts
+    clock.advance(3600)  # the next day: spend restarts
     s = guard.status("daily")
     assert (s.spent, s.reserved) == (0, 300)
     guard.reserve(prompt_tokens=700)
@@ -88,7 +79,7 @@ def test_expired_reservations_stop_counting(guard: BudgetGuard, clock: FakeClock
     guard.reserve(prompt_tokens=100)  # never settled: the process "crashed"
     with pytest.raises(BudgetExceededError):
         guard.reserve(prompt_tokens=1)
-    clock.now += timedelta(seconds=61)
+    clock.advance(61)
     assert guard.status("t").reserved == 0
     guard.reserve(prompt_tokens=100, ttl=5).settle(tokens=40)
     assert guard.status("t").spent == 40

@@ -153,7 +153,11 @@ def test_older_schema_is_migrated(
         with engine.connect() as conn:
             found = conn.execute(sa.text(f"SELECT version FROM {prefix}schema_version")).all()
         assert found == [(CURRENT_VERSION,)]
-        ledger.record(UsageRecord(id="new-1", model="o3", reasoning_tokens=7, tags={"user": "bo"}))
+        ledger.record(
+            UsageRecord(
+                id="new-1", model="o3", completion_tokens=9, reasoning_tokens=7, tags={"user": "bo"}
+            )
+        )
         records = {r.id: r for r in ledger.query()}
         assert records["new-1"].reasoning_tokens == 7
         if version == 1:

@@ -263,3 +263,51 @@ def test_total_is_the_sum_of_non_negative_parts(
         D(10) ** 6
     )
     assert c.total == expected
+
+
+def _acme(price: str) -> None:
+    models.register(
+        "acme-chat",
+        encoding="o200k_base",
+        context_window=32_000,
+        max_output_tokens=4_000,
+        prices=[{"effective": "2025-01-01", "provider": "openai", "input": price, "output": "1"}],
+    )
+
+
+def test_resolved_prices_follow_registry_changes() -> None:
+    """The rate cache is invalidated by every registry change: re-registration, deployments."""
+    _acme("1.00")
+    assert cost(chat(1_000_000, 0), model="acme-chat", at="2025-06-01").total == D("1")
+    _acme("3.00")  # a corrected price must be used at once, not a cached one
+    assert cost(chat(1_000_000, 0), model="acme-chat", at="2025-06-01").total == D("3")
+    assert cost(chat(1_000_000, 0), model="gpt-4o", at="2025-01-01").total == D("2.5")
+    models.register_deployment("gpt-4o", model="gpt-4o", deployment_type="DataZoneStandard")
+    assert cost(chat(1_000_000, 0), model="gpt-4o", at="2025-01-01").total == D("2.75")
+    models.reset()
+    assert cost(chat(1_000_000, 0), model="gpt-4o", at="2025-01-01").total == D("2.5")
+    with pytest.raises(InvalidRequestError, match="batch"):
+        cost(chat(1, 0), model="gpt-4o", batch=1)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="deployment_type"):
+        cost(chat(1, 0), model="gpt-4o", deployment_type=["global"])  # type: ignore[arg-type]
+
+
+def test_cost_sets_every_field() -> None:
+    """The fast Cost construction fills exactly the dataclass's fields, equal to the normal one."""
+    import dataclasses
+
+    c = cost(chat(10_000, 1_000, cached=4_096), model="gpt-4o", at="2025-06-01")
+    names = [f.name for f in dataclasses.fields(Cost)]
+    assert list(vars(c)) == names
+    assert c == Cost(**{n: getattr(c, n) for n in names})
+
+
+def test_cached_rates_respect_price_dates() -> None:
+    """One cached price spans only its own dates: o3 before and after its 2025-06-10 cut."""
+    usage = chat(2_000, 5_000)
+    assert cost(usage, model="o3", at="2025-07-01").total == D("0.044")
+    assert cost(usage, model="o3", at="2025-05-01").total == D("0.22")
+    assert cost(usage, model="o3", at="2025-06-10").total == D("0.044")
+    assert cost(usage, model="o3", at="2025-06-09").total == D("0.22")
+    with pytest.raises(InvalidRequestError, match="first recorded price"):
+        cost(usage, model="o3", at="2020-01-01")

@@ -13,6 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from tokman._units import (
+    CHARGE,
+    check_tags,
+    check_tokens,
+    check_usd,
+    to_us,
+    usd_from_units,
+    usd_to_units,
+)
 from tokman.errors import BudgetExceededError, InvalidRequestError
 
 __all__ = [
@@ -30,17 +39,8 @@ __all__ = [
 PERIODS = ("hour", "day", "month", "none")
 UNITS = ("usd", "tokens")
 
-_SCALE = {"usd": 10**12, "tokens": 1}  # stored integer units: 1e-12 USD, or tokens
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def _us(t: datetime) -> int:
-    d = t - _EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
-
-
-def _dt(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
+#: The stored time of a datetime (the name the budget stores import; `tokman._units.to_us`).
+_us = to_us
 
 
 @dataclass(frozen=True)
@@ -81,17 +81,13 @@ class Budget:
             raise InvalidRequestError("Budget.unit", self.unit, f"one of {UNITS}")
         if self.period not in PERIODS:
             raise InvalidRequestError("Budget.period", self.period, f"one of {PERIODS}")
-        limit = self.limit
-        if isinstance(limit, (bool, float)):
-            raise InvalidRequestError("Budget.limit", limit, "a Decimal, int or str (no floats)")
+        limit: Decimal | int
         if self.unit == "usd":
-            limit = Decimal(limit)
-        elif not isinstance(limit, int):
-            raise InvalidRequestError("Budget.limit", limit, "an int number of tokens")
-        if limit < 0:
-            raise InvalidRequestError("Budget.limit", limit, "a limit >= 0")
+            limit = check_usd(self.limit, "Budget.limit")
+        else:
+            limit = check_tokens(self.limit, "Budget.limit")
         object.__setattr__(self, "limit", limit)
-        object.__setattr__(self, "tags", dict(self.tags))
+        object.__setattr__(self, "tags", check_tags(self.tags, "Budget.tags"))
 
     @property
     def limit_units(self) -> int:
@@ -118,17 +114,22 @@ class Budget:
         return {"model": self.model, "deployment": self.deployment, "tags": dict(self.tags)}
 
 
-def to_units(unit: str, value: Decimal | int) -> int:
-    """A USD or token amount in stored integer units (USD rounds up: never under-reserve)."""
-    scaled = Decimal(value) * _SCALE[unit]
-    return int(scaled.to_integral_value(rounding="ROUND_CEILING"))
+def to_units(unit: str, value: Decimal | int, *, rounding: str = CHARGE) -> int:
+    """A USD or token amount in stored integer units (tokens, or 1e-12 USD).
+
+    USD rounds by ``rounding``: `CHARGE` (half-even, as the ledger stores costs, so spend and
+    the ledger agree) for limits and settlements, `RESERVE` (up) for reservations.
+    """
+    if unit == "tokens":
+        return int(value)
+    return usd_to_units(value, rounding=rounding)
 
 
 def from_units(unit: str, units: int) -> Decimal | int:
     """Stored integer units back to USD (Decimal) or tokens (int)."""
     if unit == "tokens":
         return units
-    return (Decimal(units) / _SCALE["usd"]).normalize() if units else Decimal(0)
+    return usd_from_units(units)
 
 
 def period_bounds(period: str, now: datetime) -> tuple[datetime | None, datetime | None]:

@@ -6,12 +6,12 @@ import threading
 from collections.abc import Mapping
 from datetime import datetime
 
+from tokman._units import to_us
 from tokman.budgets._core import (
     Budget,
     BudgetState,
     BudgetStatus,
     BudgetStore,
-    _us,
     check,
     roll,
     status_of,
@@ -60,7 +60,7 @@ class MemoryBudgetStore(BudgetStore):
     def reserve(
         self, reservation_id: str, amounts: Mapping[str, int], expires: datetime, now: datetime
     ) -> None:
-        now_us = _us(now)
+        now_us = to_us(now)
         with self._lock:
             for bid in sorted(amounts):
                 budget = self._budgets.get(bid)
@@ -69,7 +69,7 @@ class MemoryBudgetStore(BudgetStore):
                 state = roll(budget, self._state[bid], now)
                 self._state[bid] = state
                 check(budget, state, self._reserved(bid, now_us), amounts[bid], now)
-            self._held[reservation_id] = {b: (a, _us(expires)) for b, a in amounts.items()}
+            self._held[reservation_id] = {b: (a, to_us(expires)) for b, a in amounts.items()}
 
     def settle(self, reservation_id: str, amounts: Mapping[str, int], now: datetime) -> None:
         with self._lock:
@@ -91,5 +91,5 @@ class MemoryBudgetStore(BudgetStore):
             if budget is None:
                 raise unknown_budget(budget_id)
             return status_of(
-                budget, self._state[budget_id], self._reserved(budget_id, _us(now)), now
+                budget, self._state[budget_id], self._reserved(budget_id, to_us(now)), now
             )

@@ -12,10 +12,11 @@ import abc
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
+from tokman._units import USD_SCALE, as_utc, from_us, to_us, usd_from_units, usd_to_units
 from tokman.errors import InvalidRequestError
-from tokman.ledger._record import UsageRecord, as_utc, from_us, to_us
+from tokman.ledger._record import UsageRecord
 
 __all__ = [
     "COST_SCALE",
@@ -28,10 +29,8 @@ __all__ = [
     "summarize",
 ]
 
-#: Costs are stored as integers of 1e-12 USD: exact for every published per-token price and its
-#: cached/batch discounts, and summable by every database without floating point.
-COST_SCALE = 10**12
-_QUANTUM = Decimal(1).scaleb(-12)
+#: Costs are stored as integers of 1e-12 USD (`tokman._units`, which documents the rounding).
+COST_SCALE = USD_SCALE
 
 #: The keys `Ledger.summary` groups by (plus ``tag:<name>``).
 GROUP_KEYS = ("model", "deployment", "operation", "status", "hour", "day", "month")
@@ -40,14 +39,10 @@ HOUR_US = 3_600 * 1_000_000
 DAY_US = 24 * HOUR_US
 
 
-def cost_to_int(cost: Decimal) -> int:
-    """``cost`` in 1e-12 USD units (banker's rounding below a picodollar)."""
-    return int((cost * COST_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
-
-
-def cost_from_int(units: int) -> Decimal:
-    """The Decimal USD for a stored integer cost (inverse of `cost_to_int`)."""
-    return (Decimal(units) / COST_SCALE).quantize(_QUANTUM).normalize() if units else Decimal(0)
+#: ``cost`` in stored 1e-12 USD units (half-even below a picodollar).
+cost_to_int = usd_to_units
+#: The Decimal USD for a stored integer cost (inverse of `cost_to_int`).
+cost_from_int = usd_from_units
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from tokman.errors import InvalidRequestError
+from tokman._units import as_utc, check_tags, check_tokens, check_usd, from_us, to_us
+from tokman.errors import InvalidRequestError, TokmanError
+from tokman.usage import read_response
 
 __all__ = ["OPERATIONS", "STATUSES", "UsageRecord", "as_utc", "from_us", "to_us"]
 
@@ -23,28 +26,6 @@ _log = logging.getLogger("tokman.ledger")
 
 OPERATIONS = ("chat", "responses", "embeddings", "batch", "completions", "other")
 STATUSES = ("ok", "error", "estimated")
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def as_utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime; a naive datetime is taken to be UTC already."""
-    if value.tzinfo is timezone.utc:  # the common case (every stored record): no conversion
-        return value
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
-
-def to_us(value: datetime) -> int:
-    """Microseconds since the Unix epoch: the stored time, exact and sortable on every store."""
-    delta = as_utc(value) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(value: int) -> datetime:
-    """The aware UTC datetime for a stored microsecond timestamp (inverse of `to_us`)."""
-    return _EPOCH + timedelta(microseconds=value)
 
 
 def _now() -> datetime:
@@ -55,7 +36,7 @@ def _new_id() -> str:
     return "tokman-" + uuid.uuid4().hex
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsageRecord:
     """The usage and cost of one API call: the unit the ledger stores, queries and sums.
 
@@ -79,6 +60,14 @@ class UsageRecord:
         status: ``ok``, ``error``, or ``estimated`` when the API's usage was never seen.
         latency: Seconds the call took, if measured.
         tags: Free string labels (user, tenant, feature...) that queries and reports group by.
+        duplicate: ``True`` only on the record a ledger returns when the id was already stored:
+            it is then the *stored* record, not the one passed in, and nothing new was written.
+            Not stored, not compared, and in `to_dict` only when true.
+
+    Every value is checked when the record is built, so a bad record fails here, naming the
+    field, instead of later in a database driver: counts are ints >= 0 with cached <= prompt
+    and reasoning <= completion; ``cost`` is a finite Decimal >= 0 (int and str accepted,
+    floats never); ``latency`` is finite seconds >= 0; tags map str to str.
 
     >>> r = UsageRecord(id="r1", model="gpt-4o", prompt_tokens=100, completion_tokens=20)
     >>> r.total_tokens, r.status, r.operation
@@ -107,26 +96,52 @@ class UsageRecord:
         if not isinstance(self.time, datetime):
             raise InvalidRequestError("UsageRecord.time", self.time, "a datetime")
         object.__setattr__(self, "time", as_utc(self.time))
-        for name in ("prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidRequestError(f"UsageRecord.{name}", value, "an int >= 0")
+        if not isinstance(self.model, str):
+            raise InvalidRequestError("UsageRecord.model", self.model, "a str ('' if unknown)")
+        if self.deployment is not None and not isinstance(self.deployment, str):
+            raise InvalidRequestError(
+                "UsageRecord.deployment", self.deployment, "the Azure deployment name, or None"
+            )
+        if self.operation not in OPERATIONS:
+            raise InvalidRequestError(
+                "UsageRecord.operation", self.operation, f"one of {OPERATIONS}"
+            )
+        prompt = check_tokens(self.prompt_tokens, "UsageRecord.prompt_tokens")
+        cached = check_tokens(self.cached_tokens, "UsageRecord.cached_tokens")
+        completion = check_tokens(self.completion_tokens, "UsageRecord.completion_tokens")
+        reasoning = check_tokens(self.reasoning_tokens, "UsageRecord.reasoning_tokens")
+        if cached > prompt:
+            raise InvalidRequestError(
+                "UsageRecord.cached_tokens",
+                cached,
+                f"at most prompt_tokens ({prompt}): cached tokens are part of the prompt",
+            )
+        if reasoning > completion:
+            raise InvalidRequestError(
+                "UsageRecord.reasoning_tokens",
+                reasoning,
+                f"at most completion_tokens ({completion}): reasoning tokens are part of the "
+                "completion",
+            )
         if self.status not in STATUSES:
             raise InvalidRequestError("UsageRecord.status", self.status, f"one of {STATUSES}")
-        if self.cost is not None and not isinstance(self.cost, Decimal):
-            if isinstance(self.cost, (int, str)) and not isinstance(self.cost, bool):
-                object.__setattr__(self, "cost", Decimal(self.cost))
-            else:
-                raise InvalidRequestError(
-                    "UsageRecord.cost", self.cost, "a Decimal (or int/str), never a float"
-                )
-        tags = dict(self.tags)
-        for key, value in tags.items():
-            if not isinstance(key, str) or not isinstance(value, str):
-                raise InvalidRequestError(
-                    f"UsageRecord.tags[{key!r}]", value, "str keys and values"
-                )
-        object.__setattr__(self, "tags", tags)
+        if self.cost is not None:
+            object.__setattr__(self, "cost", check_usd(self.cost, "UsageRecord.cost"))
+        if self.price_id is not None and not isinstance(self.price_id, str):
+            raise InvalidRequestError("UsageRecord.price_id", self.price_id, "a str or None")
+        latency = self.latency
+        if latency is not None and (
+            isinstance(latency, bool)
+            or not isinstance(latency, (int, float))
+            or not math.isfinite(latency)
+            or latency < 0
+        ):
+            raise InvalidRequestError(
+                "UsageRecord.latency", latency, "finite seconds >= 0 (a float), or None"
+            )
+        object.__setattr__(self, "tags", check_tags(self.tags, "UsageRecord.tags"))
+        if self.duplicate is not False and self.duplicate is not True:
+            raise InvalidRequestError("UsageRecord.duplicate", self.duplicate, "True or False")
 
     @property
     def total_tokens(self) -> int:
@@ -134,35 +149,45 @@ class UsageRecord:
         return self.prompt_tokens + self.completion_tokens
 
     def replace(self, **changes: Any) -> UsageRecord:
-        """A copy with ``changes`` applied (records are immutable)."""
+        """A copy with ``changes`` applied (records are immutable), checked like a new record.
+
+        Changing only ``cost``/``price_id`` (what stores and pricing do per record) checks just
+        those two and copies the rest, which were checked when this record was built.
+        """
+        if changes.keys() <= _PRICE_FIELDS:
+            cost = changes.get("cost", self.cost)
+            price_id = changes.get("price_id", self.price_id)
+            if cost is not None:
+                cost = check_usd(cost, "UsageRecord.cost")
+            if price_id is not None and not isinstance(price_id, str):
+                raise InvalidRequestError("UsageRecord.price_id", price_id, "a str or None")
+            return _with_cost(self, cost, price_id)
         return dataclasses.replace(self, **changes)
 
     def priced(self) -> UsageRecord:
         """This record with ``cost`` filled from the price registry, if it can be.
 
-        A record that already has a cost, or whose model has no known price, is returned as is:
-        storing usage must never fail because a price is missing (reports count unpriced rows).
+        The price is the model's on the record's date, at Batch rates for ``operation="batch"``
+        and, when the record names a ``deployment`` known to `tokman.models` (registered or in
+        ``$TOKMAN_DEPLOYMENTS``), at that deployment's Azure type (a Data Zone deployment costs
+        more than the OpenAI API). A record that already has a cost is returned as is; one whose
+        model has no known price, or whose deployment is not registered (its type, and so its
+        price, is unknown), is returned as is too: storing usage must never fail because a
+        price is missing, and reports count the unpriced rows.
         """
-        if self.cost is not None or not self.model:
+        if self.cost is not None or not (self.model or self.deployment):
             return self
         try:
-            from tokman import pricing
-
-            result = pricing.cost(
-                {
-                    "prompt_tokens": self.prompt_tokens,
-                    "completion_tokens": self.completion_tokens,
-                    "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
-                    "completion_tokens_details": {"reasoning_tokens": self.reasoning_tokens},
-                },
-                model=self.model,
-                at=self.time,
-                batch=self.operation == "batch",
+            rates_on = _RATES_ON[0] if _RATES_ON else _load_rates_on()
+            # time is aware UTC (checked in __post_init__), so its date is the UTC day
+            rates = rates_on(
+                self.model, self.deployment, self.operation == "batch", None, self.time.date()
             )
-        except Exception as exc:  # unknown model, pricing not available: keep the usage
+        except (ImportError, TokmanError) as exc:  # unknown model or price: keep the usage
             _log.debug("usage record %s left unpriced: %s", self.id, exc)
             return self
-        return dataclasses.replace(self, cost=Decimal(result.total), price_id=result.price_id)
+        total = rates.total(self.prompt_tokens, self.cached_tokens, self.completion_tokens)
+        return _with_cost(self, total, rates.price_id)
 
     @classmethod
     def from_response(
@@ -175,13 +200,18 @@ class UsageRecord:
         tags: Mapping[str, str] | None = None,
         latency: float | None = None,
         time: datetime | None = None,
+        estimate: Any = None,
     ) -> UsageRecord:
-        """A record from an OpenAI-style response (object or dict) or its bare ``usage``.
+        """A record from an OpenAI-style response (object or dict), its bare ``usage``, a
+        Responses stream's final event or a Batch API result line (`tokman.usage`).
 
-        Understands Chat Completions usage (``prompt_tokens``/``completion_tokens`` with
-        ``*_details``), Responses usage (``input_tokens``/``output_tokens``) and embeddings
-        usage. The response id becomes the record id, so recording the same response twice
-        stores it once.
+        The response id becomes the record id, so recording the same response twice stores it
+        once. A response without usage (a stream created without
+        ``stream_options={"include_usage": True}``) raises instead of recording zero tokens,
+        unless ``estimate`` gives the counts to use instead (a usage dict such as
+        ``{"prompt_tokens": tokman.count_prompt(...), "completion_tokens": counted}`` or a
+        `tokman.usage.Usage`): the record is then stored with ``status="estimated"``. A response
+        that does carry usage always wins over the estimate.
 
         >>> r = UsageRecord.from_response({
         ...     "id": "chatcmpl-1", "model": "gpt-4o-2024-08-06",
@@ -189,34 +219,28 @@ class UsageRecord:
         ...               "prompt_tokens_details": {"cached_tokens": 32}}})
         >>> r.id, r.model, r.prompt_tokens, r.cached_tokens, r.completion_tokens
         ('chatcmpl-1', 'gpt-4o-2024-08-06', 50, 32, 7)
+
+        Raises:
+            InvalidRequestError: the response has no usage and no ``estimate`` was given, or
+                its counts are invalid (the message names the field).
         """
-        usage = _get(response, "usage")
-        if usage is None:
-            usage = response
-        rid = _get(response, "id")
-        has_input = _get(usage, "input_tokens") is not None
-        prompt = _get(usage, "input_tokens" if has_input else "prompt_tokens") or 0
-        completion = _get(usage, "output_tokens" if has_input else "completion_tokens") or 0
-        in_details = _get(usage, "input_tokens_details" if has_input else "prompt_tokens_details")
-        out_details = _get(
-            usage, "output_tokens_details" if has_input else "completion_tokens_details"
-        )
-        if operation is None:
-            obj = _get(response, "object")
-            operation = {"response": "responses", "list": "embeddings"}.get(str(obj), "chat")
+        report = read_response(response, estimate=estimate)
+        counts = report.usage
         kwargs: dict[str, Any] = {
-            "model": model or _get(response, "model") or "",
+            "model": model or report.model or "",
             "deployment": deployment,
-            "operation": operation,
-            "prompt_tokens": int(prompt),
-            "cached_tokens": int(_get(in_details, "cached_tokens") or 0),
-            "completion_tokens": int(completion),
-            "reasoning_tokens": int(_get(out_details, "reasoning_tokens") or 0),
+            "operation": operation or report.operation or "chat",
+            "prompt_tokens": counts.prompt_tokens,
+            "cached_tokens": counts.cached_tokens,
+            "completion_tokens": counts.completion_tokens,
+            "reasoning_tokens": counts.reasoning_tokens,
             "latency": latency,
-            "tags": dict(tags or {}),
+            "tags": check_tags(tags, "tags"),
         }
-        if isinstance(rid, str) and rid:
-            kwargs["id"] = rid
+        if report.estimated:
+            kwargs["status"] = "estimated"
+        if report.id is not None:
+            kwargs["id"] = report.id
         if time is not None:
             kwargs["time"] = time
         return cls(**kwargs)
@@ -238,6 +262,7 @@ class UsageRecord:
             "status": self.status,
             "latency": self.latency,
             "tags": dict(self.tags),
+            **({"duplicate": True} if self.duplicate else {}),
         }
 
     @classmethod
@@ -250,9 +275,45 @@ class UsageRecord:
         return cls(**values)
 
 
-def _get(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    if isinstance(obj, Mapping):
-        return obj.get(name)
-    return getattr(obj, name, None)
+_new = object.__new__
+# The slots' setters, to fill a copy without the frozen __setattr__ (one C call per field).
+_SET = {f.name: vars(UsageRecord)[f.name].__set__ for f in fields(UsageRecord)}
+
+
+_PRICE_FIELDS = frozenset(("cost", "price_id"))
+
+
+def _with_cost(r: UsageRecord, cost: Decimal | None, price_id: str | None) -> UsageRecord:
+    """``r`` with ``cost`` and ``price_id`` set, skipping __post_init__: ``r`` is checked and
+    the cost comes from pricing (the ledger prices every unpriced record it writes, so this is
+    straight-line code: a loop over the fields, or `dataclasses.replace`, costs 2-5x more)."""
+    s = _SET
+    copy = _new(UsageRecord)
+    s["id"](copy, r.id)
+    s["time"](copy, r.time)
+    s["model"](copy, r.model)
+    s["deployment"](copy, r.deployment)
+    s["operation"](copy, r.operation)
+    s["prompt_tokens"](copy, r.prompt_tokens)
+    s["cached_tokens"](copy, r.cached_tokens)
+    s["completion_tokens"](copy, r.completion_tokens)
+    s["reasoning_tokens"](copy, r.reasoning_tokens)
+    s["cost"](copy, cost)
+    s["price_id"](copy, price_id)
+    s["status"](copy, r.status)
+    s["latency"](copy, r.latency)
+    s["tags"](copy, r.tags)
+    s["duplicate"](copy, r.duplicate)
+    return copy
+
+
+# `tokman.pricing.rates_on`, imported on first use (pricing loads the model registry; a
+# from-import per call would cost a quarter of pricing a record)
+_RATES_ON: list[Any] = []
+
+
+def _load_rates_on() -> Any:
+    from tokman.pricing import rates_on
+
+    _RATES_ON.append(rates_on)
+    return rates_on
