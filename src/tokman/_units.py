@@ -35,6 +35,7 @@ from tokman.errors import InvalidRequestError
 __all__ = [
     "CHARGE",
     "EPOCH",
+    "MAX_SECONDS",
     "RESERVE",
     "USD_SCALE",
     "as_utc",
@@ -60,6 +61,9 @@ _ONE = Decimal(1)
 _ZERO = Decimal(0)
 
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: The longest duration a check accepts: 100 years (longer ones overflow date arithmetic and
+#: are a unit mistake, e.g. milliseconds passed as seconds, rather than a real wish).
+MAX_SECONDS: Final = 100 * 365 * 86_400
 
 
 # -- money --------------------------------------------------------------------------------------
@@ -171,10 +175,14 @@ def check_seconds(value: Any, field: str, *, positive: bool = True) -> float:
     Raises:
         InvalidRequestError: naming ``field``, the value and the fix.
     """
-    wanted = "a finite number of seconds " + ("> 0" if positive else ">= 0")
+    wanted = (
+        "a finite number of seconds "
+        + ("> 0" if positive else ">= 0")
+        + f" and at most {MAX_SECONDS:,} (100 years)"
+    )
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRequestError(field, value, wanted)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+    if not math.isfinite(value) or value < 0 or (positive and value == 0) or value > MAX_SECONDS:
         raise InvalidRequestError(field, value, wanted)
     return float(value)
 

@@ -243,9 +243,9 @@ def load_deployments(
     if isinstance(source, DeploymentMap):
         mapping = source
     elif isinstance(source, Mapping):
-        mapping = DeploymentMap.from_dict(source)
+        mapping = DeploymentMap.from_dict(source, origin="load_deployments(source)")
     else:
-        mapping = DeploymentMap.from_file(source)
+        mapping = DeploymentMap.from_file(source, field="source")
     _registry.add_deployments(mapping)
     return mapping
 

@@ -16,23 +16,26 @@ from tokman.errors import ConfigurationError
 __all__ = ["read_data_file"]
 
 
-def read_data_file(path: str | os.PathLike[str], *, what: str, toml: bool = False) -> Any:
+def read_data_file(
+    path: str | os.PathLike[str], *, what: str, toml: bool = False, field: str = "path"
+) -> Any:
     """Parse a JSON file (or TOML, when allowed and the suffix says so).
 
     Args:
         path: the file.
         what: how errors name it ("models file", "deployments file").
         toml: accept ``.toml`` files (Python 3.11+).
+        field: the argument or variable that named the file (``path``, ``$TOKMAN_MODELS_FILE``).
 
     Raises:
         ConfigurationError: unreadable or unparsable; the message names the file.
     """
-    file = file_path(path, what=what)
+    file = file_path(path, field=field, what=what)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(
-            f"{file}: cannot read the {what} ({exc.strerror or exc}); fix the path or create "
+            f"{file}: cannot read the {what} ({exc.strerror or exc}); fix {field} or create "
             "the file"
         ) from exc
     except UnicodeDecodeError as exc:

@@ -51,14 +51,14 @@ def _read_shipped() -> list[ModelInfo]:
     return parse_models(json.loads(text), origin=SHIPPED_ORIGIN)
 
 
-def read_models_file(path: str | os.PathLike[str]) -> list[ModelInfo]:
+def read_models_file(path: str | os.PathLike[str], *, field: str = "path") -> list[ModelInfo]:
     """Parse and validate a user's models file (same schema as the shipped one).
 
     Raises:
         ConfigurationError: unreadable, not JSON, or invalid; the message names the file.
     """
-    file = file_path(path, what="models file")
-    data = read_data_file(file, what="models file")
+    file = file_path(path, field=field, what="models file")
+    data = read_data_file(file, what="models file", field=field)
     return parse_models(data, origin=str(file))
 
 
@@ -88,7 +88,11 @@ class Registry:
                 return
             self._shipped = {info.name: info for info in _read_shipped()}
             env_file = Settings.from_env().models_file
-            user = {info.name: info for info in read_models_file(env_file)} if env_file else {}
+            user = (
+                {i.name: i for i in read_models_file(env_file, field=f"${MODELS_FILE_ENV}")}
+                if env_file
+                else {}
+            )
             self._env_deployments = DeploymentMap.from_env()
             self._user = {**user, **self._user}
             self._loaded = True

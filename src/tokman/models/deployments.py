@@ -150,14 +150,14 @@ class DeploymentMap(Mapping[str, Deployment]):
         return cls(items)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> DeploymentMap:
+    def from_file(cls, path: str | os.PathLike[str], *, field: str = "path") -> DeploymentMap:
         """Read a ``.json`` (or, on Python 3.11+, ``.toml``) deployments file.
 
         Raises:
             ConfigurationError: the file is missing, unparsable or invalid (file named).
         """
-        file = file_path(path, what="deployments file")
-        data = read_data_file(file, what="deployments file", toml=True)
+        file = file_path(path, field=field, what="deployments file")
+        data = read_data_file(file, what="deployments file", toml=True, field=field)
         return cls.from_dict(data, origin=str(file))
 
     @classmethod
@@ -176,7 +176,7 @@ class DeploymentMap(Mapping[str, Deployment]):
             except ValueError as exc:
                 raise ConfigurationError(f"{origin}: not valid JSON: {exc}") from exc
             return cls.from_dict(data, origin=origin)
-        return cls.from_file(value)
+        return cls.from_file(value, field=f"${DEPLOYMENTS_ENV}")
 
     def merged(self, other: Mapping[str, Deployment]) -> DeploymentMap:
         """A new map with ``other``'s deployments added (``other`` wins on a shared name)."""
