@@ -110,6 +110,16 @@ ENTRIES: dict[str, Entry] = {
         tokman.trim_messages, lambda: {"messages": HELLO, "model": "gpt-4o", "max_tokens": 100}
     ),
     "get_encoding": Entry(tokman.get_encoding, lambda: {"name": "o200k_base"}),
+    "read_usage": Entry(
+        tokman.read_usage, lambda: {"usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+    ),
+    "read_response": Entry(
+        tokman.read_response,
+        lambda: {"response": {"id": "x", "usage": {"prompt_tokens": 3, "completion_tokens": 1}}},
+    ),
+    "normalize_request": Entry(
+        tokman.normalize_request, lambda: {"request": {"model": "gpt-4o", "messages": HELLO}}
+    ),
     "encoding_for_model": Entry(tokman.encoding_for_model, lambda: {"model": "gpt-4o"}),
     "open_ledger": Entry(tokman.open_ledger, lambda: {"url": "memory://"}),
     "open_async_ledger": Entry(tokman.open_async_ledger, lambda: {"url": "memory://"}),
@@ -201,6 +211,9 @@ NOT_ENTRY_POINTS = {
     "RequestCheck": "result type: check_request() builds it",
     "TrimResult": "result type: trim_messages() builds it",
     "Encoding": "built by get_encoding() from a verified vocabulary file",
+    "Usage": "result type: read_usage() builds it",
+    "UsageReport": "result type: read_response() builds it",
+    "NormalizedRequest": "result type: normalize_request() builds it",
     "ModelInfo": "value type; register_model() validates it (an entry above)",
     "models.memo": "internal cache hook for tokman's own layers",
     "models.reset": "takes no input",

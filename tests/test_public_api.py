@@ -14,6 +14,8 @@ EXPECTED_PUBLIC = {
     "__version__", "check_request", "chunk", "cost", "count", "count_file", "count_prompt",
     "count_prompt_details", "encoding_for_model", "errors", "estimate_cost", "get_encoding",
     "iter_chunks", "models", "open_ledger", "trim_messages", "validate_request",
+    "NormalizedRequest", "Usage", "UsageReport", "normalize_request", "read_response",
+    "read_usage",
 }  # fmt: skip
 
 

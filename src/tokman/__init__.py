@@ -48,6 +48,12 @@ _EXPORTS: dict[str, str] = {
     "open_async_ledger": "tokman.ledger",
     "Budget": "tokman.budgets",
     "BudgetGuard": "tokman.budgets",
+    "Usage": "tokman.usage",
+    "UsageReport": "tokman.usage",
+    "read_usage": "tokman.usage",
+    "read_response": "tokman.usage",
+    "NormalizedRequest": "tokman.requests",
+    "normalize_request": "tokman.requests",
 }
 _SUBMODULES = {
     "errors",
@@ -60,6 +66,11 @@ _SUBMODULES = {
     "ledger",
     "budgets",
     "reports",
+    "config",
+    "requests",
+    "usage",
+    "types",
+    "testing",
 }
 
 __all__ = sorted([*_EXPORTS, "errors", "models", "__version__"])
@@ -108,6 +119,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.pricing import CostEstimate as CostEstimate
     from tokman.pricing import cost as cost
     from tokman.pricing import estimate_cost as estimate_cost
+    from tokman.requests import NormalizedRequest as NormalizedRequest
+    from tokman.requests import normalize_request as normalize_request
+    from tokman.usage import Usage as Usage
+    from tokman.usage import UsageReport as UsageReport
+    from tokman.usage import read_response as read_response
+    from tokman.usage import read_usage as read_usage
     from tokman.validation import RequestCheck as RequestCheck
     from tokman.validation import check_request as check_request
     from tokman.validation import validate_request as validate_request

@@ -287,7 +287,10 @@ def _infer(request: Mapping[str, Any], model_kind: str | None) -> Api:
 def normalize_request(
     request: Mapping[str, Any], *, api: Api | None = None, model_kind: str | None = None
 ) -> NormalizedRequest:
-    """Read a ``create()`` request of any of the three APIs; never raises for bad input.
+    """Read a ``create()`` request of any of the three APIs; never raises for a bad request.
+
+    A malformed request is described by the result's ``errors`` (each with its request path),
+    so validation can report all of them; only a bad ``api`` argument raises.
 
     Args:
         request: the keyword arguments, as passed to the SDK.
@@ -305,6 +308,10 @@ def normalize_request(
     if not isinstance(request, Mapping):
         bad = InvalidRequestError("request", request, "the create() keyword arguments as a dict")
         return NormalizedRequest("chat", None, errors=(bad,))
+    if api is not None and (not isinstance(api, str) or api not in API_PARAMETERS):
+        raise InvalidRequestError(
+            "api", api, f"None (infer it from the request) or one of {', '.join(API_PARAMETERS)}"
+        )
     kind: Api = api if api is not None else _infer(request, model_kind)
     errors: list[InvalidRequestError] = []
     model = request.get("model")
