@@ -394,3 +394,17 @@ def test_responses_form_rejects_chat_only_parameters() -> None:
     check = tokman.check_request(model="gpt-4.1", input="Hi", max_tokens=100)
     [problem] = check.problems
     assert problem.field == "max_tokens" and "use max_output_tokens" in problem.message
+
+
+def test_system_message_rule_comes_from_the_registry() -> None:
+    """system_messages=False in the registry (o1-mini, or a registration) refuses system roles."""
+    from tokman import models
+
+    assert models.get("o1-mini").system_messages is False
+    assert models.get("o1").system_messages is True
+    models.register("acme-reasoner", encoding="o200k_base", context_window=8_000,
+                    family="o1-mini", reasoning=True, system_messages=False)  # fmt: skip
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    check = tokman.check_request(model="acme-reasoner", messages=messages)
+    assert [p.field for p in check.problems] == ["messages[0].role"]
+    assert tokman.check_request(model="acme-reasoner", messages=messages[1:]).ok

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tokman._names import parse_model_name
 from tokman.counting.chat import PromptCount, count_normalized
 from tokman.counting.embeddings import count_inputs
 from tokman.errors import (
@@ -134,18 +135,6 @@ class _Limits:
     no_system: bool  # refuses system and developer messages
 
 
-# Chat models that refuse system and developer messages: the API answers 400 "Unsupported value:
-# 'messages[0].role' does not support 'system' with this model." The registry has no field for
-# it yet (models.json needs "system_messages": false), so it is a table here. Sources: OpenAI's
-# reasoning guide at the o1-preview/o1-mini launch, "Beta limitations: user and assistant
-# messages only, system messages are not supported" (quoted in janhq/jan#4392);
-# microsoft/agent-framework#1077 (2025-10-01): of every OpenAI chat model tested only o1-mini and
-# o1-mini-2024-09-12 failed (o1, o1-2024-12-17, o3-mini, o4-mini passed); QuantumNous/new-api#847:
-# o1-mini refuses 'developer' too. model-registry-facts.md (LiteLLM) has no
-# supports_system_messages entry for o1-mini/o1-preview.
-_NO_SYSTEM_MESSAGES = frozenset(
-    {"o1-mini", "o1-mini-2024-09-12", "o1-preview", "o1-preview-2024-09-12"}
-)
 # Models served only by the legacy Completions API (client.completions.create(prompt=...)), not by
 # Chat Completions or Responses: LiteLLM files gpt-3.5-turbo-instruct* and azure
 # gpt-35-turbo-instruct* as mode "completion" (model-registry-facts.md); text-davinci-*,
@@ -169,7 +158,6 @@ def _limits_for(model: str) -> _Limits:
     info = models.get(model)
     context = info.context_window
     max_input = info.max_input_tokens if info.max_input_tokens != context else None
-    names = {info.name, model, info.base_model or info.name}
     return _Limits(
         name=info.name,
         context_window=context,
@@ -177,14 +165,13 @@ def _limits_for(model: str) -> _Limits:
         max_input_tokens=max_input,
         completion_only=info.reasoning,
         kind=info.kind,
-        no_system=not names.isdisjoint(_NO_SYSTEM_MESSAGES),
+        no_system=not info.system_messages,
     )
 
 
 def _completions_only(model: str) -> Problem | None:
     """The problem for a legacy Completions model, which no API tokman checks serves."""
-    name = model.strip().lower().rsplit("/", 1)[-1]
-    if not name.startswith(_COMPLETIONS_ONLY):
+    if not parse_model_name(model).base.startswith(_COMPLETIONS_ONLY):
         return None
     return _invalid(
         "model",
@@ -403,7 +390,7 @@ def _bigger_models(
         and not _SNAPSHOT.search(info.name)
         and not (info.reasoning and request.completion_param == "max_tokens")
         and (info.max_output_tokens or 0) >= completion
-        and not (system and info.name in _NO_SYSTEM_MESSAGES)
+        and not (system and not info.system_messages)
     ]
     candidates.sort(key=distance)
     found = [info for info in candidates[:6] if fits(info)][:3]

@@ -151,6 +151,7 @@ def register(
     family: str = "",
     kind: str = "chat",
     reasoning: bool = False,
+    system_messages: bool = True,
     providers: Sequence[str] = ("openai",),
     prices: Sequence[Mapping[str, Any]] = (),
     source: str = "registered in code",
@@ -180,6 +181,7 @@ def register(
         "family": family,
         "kind": kind,
         "reasoning": reasoning,
+        "system_messages": system_messages,
         "providers": _as_list(providers),
         "prices": [dict(p) if isinstance(p, Mapping) else p for p in prices]
         if isinstance(prices, (builtins.list, tuple))

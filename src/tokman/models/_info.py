@@ -159,7 +159,8 @@ class ModelInfo:
     ``context_window`` is the total the API enforces for prompt plus completion (reasoning
     included); ``max_input_tokens`` is the prompt limit when the model has a lower one (gpt-5:
     272,000 of a 400,000 window) and equals ``context_window`` otherwise. ``max_output_tokens``
-    is ``None`` for models that produce no tokens (embeddings).
+    is ``None`` for models that produce no tokens (embeddings). ``system_messages`` is False for
+    chat models whose API refuses system and developer messages (o1-mini).
 
     A name resolved through an Azure deployment or an ``azure/...`` route carries the
     ``deployment``, ``provider`` and ``deployment_type`` it implies; a fine-tune (``ft:...``)
@@ -175,6 +176,7 @@ class ModelInfo:
     family: str = ""
     kind: str = "chat"
     reasoning: bool = False
+    system_messages: bool = True
     providers: tuple[str, ...] = ("openai",)
     aliases: tuple[str, ...] = ()
     snapshots: tuple[str, ...] = ()

@@ -24,7 +24,8 @@ KINDS = ("chat", "responses", "embedding", "completion")
 PROVIDERS = ("openai", "azure")
 _MODEL_FIELDS = {
     "name", "family", "kind", "encoding", "providers", "aliases", "snapshots", "context_window",
-    "max_input_tokens", "max_output_tokens", "reasoning", "source", "notes", "prices",
+    "max_input_tokens", "max_output_tokens", "reasoning", "system_messages", "source", "notes",
+    "prices",
 }  # fmt: skip
 _REQUIRED = ("name", "encoding", "context_window")
 _PRICE_FIELDS = {
@@ -220,6 +221,9 @@ def parse_model(raw: Any, *, origin: str, index: int = 0) -> ModelInfo:
     reasoning = raw.get("reasoning", False)
     if not isinstance(reasoning, bool):
         where.fail("reasoning", reasoning, "expected true or false")
+    system_messages = raw.get("system_messages", True)
+    if not isinstance(system_messages, bool):
+        where.fail("system_messages", system_messages, "expected true or false")
     providers = _names(where, "providers", raw.get("providers", ["openai"]))
     for provider in providers:
         if provider not in PROVIDERS:
@@ -247,6 +251,7 @@ def parse_model(raw: Any, *, origin: str, index: int = 0) -> ModelInfo:
         family=_family(where, raw.get("family", "")),
         kind=kind,
         reasoning=reasoning,
+        system_messages=system_messages,
         providers=providers,
         aliases=_names(where, "aliases", raw.get("aliases")),
         snapshots=_names(where, "snapshots", raw.get("snapshots")),
