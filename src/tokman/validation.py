@@ -171,7 +171,7 @@ def _limits_for(model: str) -> _Limits:
 
 def _completions_only(model: str) -> Problem | None:
     """The problem for a legacy Completions model, which no API tokman checks serves."""
-    if not parse_model_name(model).base.startswith(_COMPLETIONS_ONLY):
+    if not model.strip() or not parse_model_name(model).base.startswith(_COMPLETIONS_ONLY):
         return None
     return _invalid(
         "model",
