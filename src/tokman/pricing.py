@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from tokman._units import tidy as _tidy
-from tokman.errors import InvalidRequestError
+from tokman.errors import InvalidRequestError, TokmanError
 from tokman.models import ModelInfo, Price
 from tokman.models import get as _get_model
 from tokman.models import memo as _memo
@@ -307,9 +307,22 @@ def rates_on(
     schedule = _memo(
         "pricing.rates",
         (model, deployment, batch, deployment_type),
-        lambda: _Schedule(_resolve(model, deployment), deployment_type),
+        lambda: _schedule(model, deployment, deployment_type),
     )
+    if not isinstance(schedule, _Schedule):
+        raise schedule.with_traceback(None)
     return schedule.at(day, batch)
+
+
+def _schedule(
+    model: str, deployment: str | None, deployment_type: str | None
+) -> _Schedule | TokmanError:
+    try:
+        return _Schedule(_resolve(model, deployment), deployment_type)
+    except TokmanError as exc:
+        # remembered like a success: an unknown name stays unknown until the registry changes,
+        # and building its error (close-match suggestions) costs ~100 us per ledger record
+        return exc
 
 
 def cost(

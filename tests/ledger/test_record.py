@@ -274,3 +274,16 @@ def test_replace_checks_what_it_changes() -> None:
         r.replace(price_id=7)
     with pytest.raises(InvalidRequestError, match=r"UsageRecord\.cached_tokens"):
         r.replace(cached_tokens=3)
+
+
+def test_unknown_model_stays_unpriced_until_registered() -> None:
+    """An unknown model's failure is remembered only until the registry changes."""
+    from tokman import models
+
+    record = UsageRecord(id="u1", model="acme-llm", prompt_tokens=1_000_000)
+    assert record.priced().cost is None
+    assert record.priced().cost is None  # the remembered failure, same answer
+    models.register("acme-llm", encoding="o200k_base", context_window=8_000,
+                    prices=[{"effective": "2020-01-01", "provider": "openai",
+                             "input": "1.5", "output": "2"}])  # fmt: skip
+    assert record.priced().cost == Decimal("1.5")
