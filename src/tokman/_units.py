@@ -24,6 +24,7 @@ This module imports only the standard library and `tokman.errors`: it is the bot
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
@@ -48,6 +49,7 @@ __all__ = [
     "to_us",
     "usd_from_units",
     "usd_to_units",
+    "utc_date",
 ]
 
 #: Integer units per USD in storage (1e-12 USD).
@@ -233,3 +235,30 @@ def to_us(value: datetime) -> int:
 def from_us(value: int) -> datetime:
     """The aware UTC datetime for a stored microsecond timestamp (inverse of `to_us`)."""
     return EPOCH + timedelta(microseconds=value)
+
+
+def utc_date(at: _dt.date | _dt.datetime | str | None) -> _dt.date:
+    """The UTC date of ``at`` (``None``: today): the one reader of every ``at=`` argument.
+
+    >>> utc_date("2025-06-30T23:30:00")
+    datetime.date(2025, 6, 30)
+
+    Raises:
+        InvalidRequestError: not a date, a datetime or an ISO date string.
+    """
+    if at is None:
+        return _dt.datetime.now(_dt.timezone.utc).date()
+    if isinstance(at, _dt.datetime):
+        if at.tzinfo is not None:
+            at = at.astimezone(_dt.timezone.utc)
+        return at.date()
+    if isinstance(at, _dt.date):
+        return at
+    if isinstance(at, str):
+        try:
+            return _dt.date.fromisoformat(at[:10])
+        except ValueError:
+            pass
+    raise InvalidRequestError(
+        "at", at, "expected a date, a datetime or an ISO date string such as '2025-06-30'"
+    )

@@ -32,11 +32,11 @@ from decimal import Decimal
 from typing import Any
 
 from tokman._units import tidy as _tidy
+from tokman._units import utc_date
 from tokman.errors import InvalidRequestError, TokmanError
 from tokman.models import ModelInfo, Price
 from tokman.models import get as _get_model
 from tokman.models import memo as _memo
-from tokman.models._info import _as_date  # the one reader of `at=` (date, datetime, ISO str)
 from tokman.requests import NormalizedRequest, normalize_request
 from tokman.usage import Usage, read_usage
 
@@ -229,7 +229,7 @@ def _day(at: Any) -> _dt.date:
         return at.date()  # type: ignore[no-any-return]
     if kind is _dt.date:
         return at  # type: ignore[no-any-return]
-    return _as_date(at)
+    return utc_date(at)
 
 
 class _Schedule:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from tokman._units import utc_date
 from tokman.errors import InvalidRequestError
 
 __all__ = [
@@ -133,25 +134,6 @@ class Price:
         return f"{self.model}/{where}@{self.effective.isoformat()}"
 
 
-def _as_date(at: _dt.date | _dt.datetime | str | None) -> _dt.date:
-    if at is None:
-        return _dt.datetime.now(_dt.timezone.utc).date()
-    if isinstance(at, _dt.datetime):
-        if at.tzinfo is not None:
-            at = at.astimezone(_dt.timezone.utc)
-        return at.date()
-    if isinstance(at, _dt.date):
-        return at
-    if isinstance(at, str):
-        try:
-            return _dt.date.fromisoformat(at[:10])
-        except ValueError:
-            pass
-    raise InvalidRequestError(
-        "at", at, "expected a date, a datetime or an ISO date string such as '2025-06-30'"
-    )
-
-
 @dataclass(frozen=True)
 class ModelInfo:
     """Everything tokman knows about one model: tokenizer, limits and dated prices.
@@ -257,7 +239,7 @@ class ModelInfo:
             InvalidRequestError: no price is recorded for that date, provider, deployment
                 type or batch; the message lists what is recorded.
         """
-        day = _as_date(at)
+        day = utc_date(at)
         kind = deployment_type if deployment_type is not None else self.deployment_type
         if kind is None and self.provider == "azure":
             kind = "global" if self._has("azure", "global") else "*"
