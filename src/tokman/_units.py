@@ -24,10 +24,9 @@ This module imports only the standard library and `tokman.errors`: it is the bot
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Final
 
@@ -237,7 +236,7 @@ def from_us(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=value)
 
 
-def utc_date(at: _dt.date | _dt.datetime | str | None) -> _dt.date:
+def utc_date(at: date | datetime | str | None) -> date:
     """The UTC date of ``at`` (``None``: today): the one reader of every ``at=`` argument.
 
     >>> utc_date("2025-06-30T23:30:00")
@@ -247,16 +246,16 @@ def utc_date(at: _dt.date | _dt.datetime | str | None) -> _dt.date:
         InvalidRequestError: not a date, a datetime or an ISO date string.
     """
     if at is None:
-        return _dt.datetime.now(_dt.timezone.utc).date()
-    if isinstance(at, _dt.datetime):
+        return datetime.now(timezone.utc).date()
+    if isinstance(at, datetime):
         if at.tzinfo is not None:
-            at = at.astimezone(_dt.timezone.utc)
+            at = at.astimezone(timezone.utc)
         return at.date()
-    if isinstance(at, _dt.date):
+    if isinstance(at, date):
         return at
     if isinstance(at, str):
         try:
-            return _dt.date.fromisoformat(at[:10])
+            return date.fromisoformat(at[:10])
         except ValueError:
             pass
     raise InvalidRequestError(
