@@ -9,8 +9,10 @@
 [('r1', 120, Decimal('0.00045'))]
 
 Stores: ``memory://`` (tests), ``sqlite:///path`` (the default, no server) and
-``postgresql://...`` (many processes or hosts; ``pip install "tokman[postgres]"``). Importing this
-package loads no database library; the store's modules load when a ledger is opened.
+``postgresql://...`` / ``postgres://...`` (many processes or hosts; ``pip install
+"tokman[postgres]"``); URLs are parsed and redacted by ``tokman._backends``, and
+``open_ledger(url, mode="ro")`` only reads. Importing this package loads no database library;
+the store's modules load when a ledger is opened.
 """
 
 from __future__ import annotations
