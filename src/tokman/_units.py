@@ -107,9 +107,11 @@ def tidy(amount: Decimal) -> Decimal:
     >>> tidy(Decimal("0.0350000")), tidy(Decimal("2.000")), tidy(Decimal("1E+3"))
     (Decimal('0.035'), Decimal('2'), Decimal('1000'))
     """
-    if amount == amount.to_integral_value():
-        return amount.quantize(_ONE)
-    return amount.normalize()
+    tidied = amount.normalize()
+    # only a whole amount of 10 or more can come out with a positive exponent (1E+3)
+    if tidied.adjusted() > 0 and tidied == tidied.to_integral_value():
+        return tidied.quantize(_ONE)
+    return tidied
 
 
 def check_usd(value: Any, field: str, *, allow_str: bool = True) -> Decimal:
