@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-BACKENDS = ["memory"]
+BACKENDS = ["memory", "redis"]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -10,6 +10,7 @@ quota, and at least 95 % of the quota is admitted.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import threading
 import time
@@ -128,4 +129,36 @@ def test_twenty_threads(backend: str, name: str, scenario: str) -> None:
     for thread in threads:
         thread.join(60)
     assert len(logs) == WORKERS
+    check(SCENARIOS[scenario][0], [entry for log in logs for entry in log])
+
+
+def _process(index: int, backend: str, name: str, scenario: str, clock_value: Any,
+             blocked: Any, queue: Any) -> None:  # fmt: skip
+    work(index, backend, name, scenario, clock_value, blocked, queue.put)
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_twenty_processes_on_redis(redis_url: str, name: str, scenario: str) -> None:
+    context = multiprocessing.get_context("fork")
+    clock_value = context.Value("q", 0, lock=False)
+    blocked = context.Array("q", [-1] * WORKERS, lock=False)
+    queue = context.Queue()
+    processes = [
+        context.Process(
+            target=_process,
+            args=(i, redis_url, name, scenario, clock_value, blocked, queue),
+            daemon=True,
+        )
+        for i in range(WORKERS)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        drive(clock_value, blocked, lambda: all(p.is_alive() for p in processes))
+        logs = [queue.get(timeout=60) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
     check(SCENARIOS[scenario][0], [entry for log in logs for entry in log])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import pytest
@@ -221,9 +220,13 @@ def test_async_twin(backend: str, name: str) -> None:
     asyncio.run(main())
 
 
-def test_allow_and_local_fallbacks_log_once(caplog: pytest.LogCaptureFixture) -> None:
-    pass  # on Redis: tests/ratelimit/test_redis.py (memory cannot fail)
+def test_importing_the_limiter_does_not_import_redis() -> None:
+    import subprocess
+    import sys
 
-
-def test_logging_name() -> None:
-    assert logging.getLogger("tokman.ratelimit").name == "tokman.ratelimit"
+    code = (
+        "import sys, tokman.ratelimit as r; r.RateLimiter(r.Quota(tpm=1, rpm=1)).try_acquire(1);"
+        " print('redis' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -55,9 +55,7 @@ def _open_memory(url: Any, *, name: str, asynchronous: bool, **_: Any) -> Any:
 
 
 def _open_redis(url: Any, *, name: str, asynchronous: bool, key_prefix: str) -> Any:
-    import importlib
-
-    _redis: Any = importlib.import_module("tokman.ratelimit._redis")
+    from tokman.ratelimit import _redis
 
     if asynchronous:
         return _redis.AsyncRedisBackend(url, name=name, key_prefix=key_prefix)

@@ -1,0 +1,364 @@
+"""The Redis backend: one Lua script that mirrors `tokman.ratelimit._core.WindowLog` exactly.
+
+Every operation (reserve, settle, release, unclaim, pause, lower, usage) is one ``EVALSHA`` of
+`LUA` (redis-py's ``Script`` reloads it after a ``NOSCRIPT``: restart, failover,
+``SCRIPT FLUSH``), so a reservation checks and takes TPM and RPM together, all or nothing, with
+no other client in between. The script reads the time with ``TIME`` (the server's clock, one
+for every process; µs) unless the caller passes a clock reading (tests on a fake clock).
+
+Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them in one slot:
+
+* ``...:e`` hash entry id -> tokens;   ``...:t`` zset entry id by time (the token window);
+* ``...:r`` zset entry id by time of the entries that count as requests (the request window);
+* ``...:m`` hash: ``used`` (tokens of the live entries), ``paused``, the claim ``cid`` /
+  ``ctok`` / ``cuntil``.
+
+Each write sets every key to expire one second after the longest of the token window, the
+pause and the claim, so an idle quota leaves nothing behind. Memory is one hash field and two
+zset members per reservation in the window: O(requests), not O(tokens).
+
+The sync backend uses ``redis.Redis`` (or ``redis.cluster.RedisCluster``), the async one
+``redis.asyncio``'s twins: no thread hand-off. Driver failures become `StorageError` through
+`tokman._backends.storage_errors` (connection failures are ``retryable``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tokman._backends import BackendURL, storage_errors
+from tokman.ratelimit._core import CLAIM_GRACE_US, Decision
+from tokman.ratelimit._quota import Quota
+
+__all__ = ["LUA", "AsyncRedisBackend", "RedisBackend"]
+
+LUA = """
+local ke, kt, kr, km = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local op = ARGV[1]
+local now
+if ARGV[2] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[2])
+end
+local tpm, rlimit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local tw, rw = tonumber(ARGV[5]), tonumber(ARGV[6])
+local grace = tonumber(ARGV[10])
+
+local meta = redis.call('HMGET', km, 'used', 'paused', 'cid', 'ctok', 'cuntil')
+local used = tonumber(meta[1]) or 0
+local paused = tonumber(meta[2]) or 0
+local cid = meta[3]
+local ctok = tonumber(meta[4]) or 0
+local cuntil = tonumber(meta[5]) or 0
+
+-- prune: entries at or before now - window leave their window
+local old = redis.call('ZRANGEBYSCORE', kt, '-inf', now - tw)
+for i = 1, #old, 1000 do
+  local part = {unpack(old, i, math.min(i + 999, #old))}
+  local toks = redis.call('HMGET', ke, unpack(part))
+  for j = 1, #toks do
+    if toks[j] then used = used - tonumber(toks[j]) end
+  end
+  redis.call('HDEL', ke, unpack(part))
+end
+if #old > 0 then redis.call('ZREMRANGEBYSCORE', kt, '-inf', now - tw) end
+redis.call('ZREMRANGEBYSCORE', kr, '-inf', now - rw)
+if cid and cuntil <= now then cid = false; ctok = 0; cuntil = 0 end
+
+local function save()
+  local ttl = math.max(tw, paused - now, cuntil - now)
+  ttl = math.ceil(ttl / 1000) + 1000
+  redis.call('HSET', km, 'used', used, 'paused', paused, 'ctok', ctok, 'cuntil', cuntil)
+  if cid then redis.call('HSET', km, 'cid', cid) else redis.call('HDEL', km, 'cid') end
+  for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
+end
+
+if op == 'reserve' then
+  local key, tokens, waiter = ARGV[7], tonumber(ARGV[8]), ARGV[9]
+  local other = cid and cid ~= waiter
+  local ct, cr = 0, 0
+  if other then ct = ctok; cr = 1 end
+  local requests = redis.call('ZCARD', kr)
+  local is_paused = now < paused
+  if (not is_paused) and used + tokens + ct <= tpm and requests + 1 + cr <= rlimit then
+    redis.call('HSET', ke, key, tokens)
+    redis.call('ZADD', kt, now, key)
+    redis.call('ZADD', kr, now, key)
+    used = used + tokens
+    if waiter ~= '' and cid == waiter then cid = false; ctok = 0; cuntil = 0 end
+    save()
+    return {1, now}
+  end
+  local wait = 1
+  if is_paused then wait = paused - now end
+  if tokens + ct > tpm or 1 + cr > rlimit then
+    wait = math.max(wait, cuntil - now)
+  else
+    local need = used + tokens + ct - tpm
+    if need > 0 then
+      local found = tw
+      local freed, start = 0, 0
+      while true do
+        local chunk = redis.call('ZRANGE', kt, start, start + 255, 'WITHSCORES')
+        if #chunk == 0 then break end
+        local ids = {}
+        for i = 1, #chunk, 2 do ids[#ids + 1] = chunk[i] end
+        local toks = redis.call('HMGET', ke, unpack(ids))
+        local done = false
+        for i = 1, #ids do
+          freed = freed + (tonumber(toks[i]) or 0)
+          if freed >= need then
+            found = tonumber(chunk[2 * i]) + tw - now
+            done = true
+            break
+          end
+        end
+        if done then break end
+        start = start + 256
+      end
+      wait = math.max(wait, found)
+    end
+    need = requests + 1 + cr - rlimit
+    if need > 0 then
+      local e = redis.call('ZRANGE', kr, need - 1, need - 1, 'WITHSCORES')
+      local found = rw
+      if #e > 0 then found = tonumber(e[2]) + rw - now end
+      wait = math.max(wait, found)
+    end
+  end
+  wait = math.max(wait, 1)
+  if waiter ~= '' and ((not cid) or cid == waiter) then
+    cid = waiter; ctok = tokens; cuntil = now + wait + grace
+  end
+  save()
+  return {0, now, wait}
+elseif op == 'settle' then
+  local key, tokens = ARGV[7], tonumber(ARGV[8])
+  local before = redis.call('HGET', ke, key)
+  if not before then save(); return 0 end
+  used = used + tokens - tonumber(before)
+  redis.call('HSET', ke, key, tokens)
+  save()
+  return 1
+elseif op == 'release' then
+  local key = ARGV[7]
+  redis.call('ZREM', kr, key)
+  local before = redis.call('HGET', ke, key)
+  if not before then save(); return 0 end
+  redis.call('HDEL', ke, key)
+  redis.call('ZREM', kt, key)
+  used = used - tonumber(before)
+  save()
+  return 1
+elseif op == 'unclaim' then
+  if cid and cid == ARGV[7] then cid = false; ctok = 0; cuntil = 0 end
+  save()
+  return 1
+elseif op == 'pause' then
+  paused = math.max(paused, now + tonumber(ARGV[8]))
+  save()
+  return 1
+elseif op == 'lower' then
+  local key, remaining = ARGV[7], tonumber(ARGV[8])
+  local excess = tpm - used - remaining
+  if excess <= 0 then save(); return 0 end
+  redis.call('HSET', ke, key, excess)
+  redis.call('ZADD', kt, now, key)
+  used = used + excess
+  save()
+  return excess
+elseif op == 'usage' then
+  save()
+  return {used, redis.call('ZCARD', kr)}
+end
+return redis.error_reply('tokman rate limiter: unknown operation ' .. tostring(op))
+"""
+
+_FIX = (
+    "Check that Redis is running and reachable, or open the limiter with "
+    "on_backend_error='local' (limit in this process alone) or 'allow' (do not limit) "
+    "while it is down."
+)
+_OPTIONS = ("socket_timeout", "socket_connect_timeout")
+
+
+def _client_kwargs(url: BackendURL) -> dict[str, Any]:
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    for option in url.options:
+        if option not in _OPTIONS:
+            raise url.invalid(f"option {option!r}", f"a rate limiter takes only {_OPTIONS}")
+    kwargs: dict[str, Any] = {
+        "username": url.username,
+        "password": url.password,
+        "retry": Retry(NoBackoff(), 1),  # one reconnect, then fail (the policy decides)
+    }
+    for option in _OPTIONS:
+        raw = url.option(option, "2")
+        try:
+            kwargs[option] = float(raw)
+        except ValueError:
+            raise url.invalid(f"option {option}={raw!r}", "a number of seconds") from None
+    if url.scheme.name == "rediss":
+        kwargs["ssl"] = True
+    return kwargs
+
+
+def _nodes(url: BackendURL, node_class: Any) -> list[Any]:
+    return [node_class(host or "127.0.0.1", port or 6379) for host, port in url.hosts]
+
+
+def _sync_client(url: BackendURL) -> Any:
+    import redis
+    import redis.cluster
+
+    kwargs = _client_kwargs(url)
+    if url.scheme.name == "redis+cluster":
+        return redis.cluster.RedisCluster(
+            startup_nodes=_nodes(url, redis.cluster.ClusterNode), **kwargs
+        )
+    return redis.Redis(
+        host=url.host or "127.0.0.1",
+        port=url.port or 6379,
+        db=int(url.database or 0),
+        **kwargs,
+    )
+
+
+def _async_client(url: BackendURL) -> Any:
+    import redis.asyncio
+    import redis.asyncio.cluster
+
+    kwargs = _client_kwargs(url)
+    if url.scheme.name == "redis+cluster":
+        return redis.asyncio.cluster.RedisCluster(
+            startup_nodes=_nodes(url, redis.asyncio.cluster.ClusterNode), **kwargs
+        )
+    return redis.asyncio.Redis(
+        host=url.host or "127.0.0.1",
+        port=url.port or 6379,
+        db=int(url.database or 0),
+        **kwargs,
+    )
+
+
+class _Shared:
+    uses_server_time = True
+
+    def __init__(self, url: BackendURL, client: Any, *, name: str, key_prefix: str) -> None:
+        self._url = url
+        self.url = url.redacted
+        self.client = client
+        self._script = client.register_script(LUA)
+        tag = "{" + f"{key_prefix}:{name}" + "}"
+        self.keys = [f"{tag}:e", f"{tag}:t", f"{tag}:r", f"{tag}:m"]
+
+    def _args(self, op: str, quota: Quota, now: int | None, *rest: Any) -> list[Any]:
+        padded: list[Any] = [*rest, *("", 0, "")[len(rest) :]]
+        key, value, waiter = padded
+        return [
+            op,
+            "" if now is None else now,
+            quota.tpm,
+            quota.request_limit,
+            quota.token_window_us,
+            quota.request_window_us,
+            key,
+            value,
+            waiter or "",
+            CLAIM_GRACE_US,
+        ]
+
+    def _errors(self, action: str) -> Any:
+        return storage_errors(self._url, action, what="rate limiter", fix=_FIX)
+
+
+def _decision(result: Any) -> Decision:
+    if int(result[0]) == 1:
+        return Decision(True, int(result[1]))
+    return Decision(False, int(result[1]), int(result[2]))
+
+
+class RedisBackend(_Shared):
+    """The Lua script over redis-py's sync client."""
+
+    def __init__(self, url: BackendURL, *, name: str, key_prefix: str) -> None:
+        super().__init__(url, _sync_client(url), name=name, key_prefix=key_prefix)
+
+    def _eval(self, action: str, *args: Any) -> Any:
+        with self._errors(action):
+            return self._script(keys=self.keys, args=self._args(*args))
+
+    def reserve(
+        self, key: str, tokens: int, waiter: str | None, quota: Quota, now: int | None
+    ) -> Decision:
+        return _decision(
+            self._eval("reserve tokens in", "reserve", quota, now, key, tokens, waiter)
+        )
+
+    def settle(self, key: str, tokens: int, quota: Quota, now: int | None) -> bool:
+        return bool(self._eval("settle a reservation in", "settle", quota, now, key, tokens))
+
+    def release(self, key: str, quota: Quota, now: int | None) -> bool:
+        return bool(self._eval("release a reservation in", "release", quota, now, key))
+
+    def unclaim(self, waiter: str, quota: Quota, now: int | None) -> None:
+        self._eval("drop a claim in", "unclaim", quota, now, waiter)
+
+    def pause(self, seconds_us: int, quota: Quota, now: int | None) -> None:
+        self._eval("pause", "pause", quota, now, "", seconds_us)
+
+    def lower(self, key: str, remaining: int, quota: Quota, now: int | None) -> int:
+        return int(self._eval("lower", "lower", quota, now, key, remaining))
+
+    def usage(self, quota: Quota, now: int | None) -> tuple[int, int]:
+        used, requests = self._eval("read", "usage", quota, now)
+        return int(used), int(requests)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.client.close()
+
+
+class AsyncRedisBackend(_Shared):
+    """The Lua script over ``redis.asyncio`` (awaited on the caller's event loop)."""
+
+    def __init__(self, url: BackendURL, *, name: str, key_prefix: str) -> None:
+        super().__init__(url, _async_client(url), name=name, key_prefix=key_prefix)
+
+    async def _eval(self, action: str, *args: Any) -> Any:
+        with self._errors(action):
+            return await self._script(keys=self.keys, args=self._args(*args))
+
+    async def reserve(
+        self, key: str, tokens: int, waiter: str | None, quota: Quota, now: int | None
+    ) -> Decision:
+        return _decision(
+            await self._eval("reserve tokens in", "reserve", quota, now, key, tokens, waiter)
+        )
+
+    async def settle(self, key: str, tokens: int, quota: Quota, now: int | None) -> bool:
+        return bool(await self._eval("settle a reservation in", "settle", quota, now, key, tokens))
+
+    async def release(self, key: str, quota: Quota, now: int | None) -> bool:
+        return bool(await self._eval("release a reservation in", "release", quota, now, key))
+
+    async def unclaim(self, waiter: str, quota: Quota, now: int | None) -> None:
+        await self._eval("drop a claim in", "unclaim", quota, now, waiter)
+
+    async def pause(self, seconds_us: int, quota: Quota, now: int | None) -> None:
+        await self._eval("pause", "pause", quota, now, "", seconds_us)
+
+    async def lower(self, key: str, remaining: int, quota: Quota, now: int | None) -> int:
+        return int(await self._eval("lower", "lower", quota, now, key, remaining))
+
+    async def usage(self, quota: Quota, now: int | None) -> tuple[int, int]:
+        used, requests = await self._eval("read", "usage", quota, now)
+        return int(used), int(requests)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.client.aclose()
