@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import math
 import time
@@ -127,6 +128,8 @@ class _Base:
             url, name=self.name, asynchronous=asynchronous, key_prefix=key_prefix
         )
         self._local: Any = None
+        self._ids = itertools.count()
+        self._id_prefix = uuid.uuid4().hex[:16]
         self._asynchronous = asynchronous
         self._degraded = False
 
@@ -134,6 +137,10 @@ class _Base:
         return f"{type(self).__name__}({self.quota!r}, backend={self.url!r}, name={self.name!r})"
 
     # -- shared pieces ----------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        """A reservation / waiter id unique across processes: a random prefix and a counter."""
+        return f"{self._id_prefix}{next(self._ids):x}"
 
     def _now(self, backend: Any) -> int | None:
         if backend.uses_server_time and not self._explicit_clock:
@@ -408,7 +415,7 @@ class RateLimiter(_Base):
             StorageError: the backend failed (``on_backend_error="raise"``).
         """
         count = self._tokens(tokens, request)
-        key = uuid.uuid4().hex
+        key = self._new_id()
         backend, decision = self._attempt(key, count, None)
         if not decision.admitted:
             return None
@@ -436,7 +443,7 @@ class RateLimiter(_Base):
         count = self._tokens(tokens, request)
         limit = None if timeout is None else check_seconds(timeout, "timeout", positive=False)
         deadline = None if limit is None else self.clock.monotonic() + limit
-        key, waiter = uuid.uuid4().hex, uuid.uuid4().hex
+        key, waiter = self._new_id(), self._new_id()
         claimed: Any = None
         while True:
             backend, decision = self._attempt(key, count, waiter)
@@ -464,7 +471,7 @@ class RateLimiter(_Base):
             self._run("pause", math.ceil(delay * 1_000_000))
         remaining = remaining_tokens(headers)
         if remaining is not None:
-            self._run("lower", "observed:" + uuid.uuid4().hex, remaining)
+            self._run("lower", "observed:" + self._new_id(), remaining)
 
     def usage(self) -> tuple[int, int]:
         """``(tokens, requests)`` currently in the token and request windows."""
@@ -536,7 +543,7 @@ class AsyncRateLimiter(_Base):
     ) -> AsyncRateReservation | None:
         """See `RateLimiter.try_acquire`."""
         count = self._tokens(tokens, request)
-        key = uuid.uuid4().hex
+        key = self._new_id()
         backend, decision = await self._attempt(key, count, None)
         if not decision.admitted:
             return None
@@ -553,7 +560,7 @@ class AsyncRateLimiter(_Base):
         count = self._tokens(tokens, request)
         limit = None if timeout is None else check_seconds(timeout, "timeout", positive=False)
         deadline = None if limit is None else self.clock.monotonic() + limit
-        key, waiter = uuid.uuid4().hex, uuid.uuid4().hex
+        key, waiter = self._new_id(), self._new_id()
         while True:
             backend, decision = await self._attempt(key, count, waiter)
             if decision.admitted:
@@ -573,7 +580,7 @@ class AsyncRateLimiter(_Base):
             await self._run("pause", math.ceil(delay * 1_000_000))
         remaining = remaining_tokens(headers)
         if remaining is not None:
-            await self._run("lower", "observed:" + uuid.uuid4().hex, remaining)
+            await self._run("lower", "observed:" + self._new_id(), remaining)
 
     async def usage(self) -> tuple[int, int]:
         """See `RateLimiter.usage`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from tokman._units import check_seconds
@@ -53,6 +54,12 @@ class Quota:
         object.__setattr__(
             self, "request_window", check_seconds(self.request_window, "request_window")
         )
+        if self.request_window > self.token_window:
+            raise InvalidRequestError(
+                "request_window",
+                self.request_window,
+                f"at most token_window={self.token_window:g} s (Azure: 1 or 10 s against 60 s)",
+            )
 
     @property
     def request_limit(self) -> int:
@@ -71,6 +78,12 @@ class Quota:
     def request_window_us(self) -> int:
         """``request_window`` in whole microseconds."""
         return round(self.request_window * 1_000_000)
+
+    @cached_property
+    def script_args(self) -> tuple[int, int, int, int]:
+        """``(tpm, request_limit, token_window_us, request_window_us)``, as the Lua script takes
+        them (computed once)."""
+        return (self.tpm, self.request_limit, self.token_window_us, self.request_window_us)
 
     @classmethod
     def for_deployment(

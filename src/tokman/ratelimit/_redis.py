@@ -8,14 +8,20 @@ for every process; µs) unless the caller passes a clock reading (tests on a fak
 
 Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them in one slot:
 
-* ``...:e`` hash entry id -> tokens;   ``...:t`` zset entry id by time (the token window);
-* ``...:r`` zset entry id by time of the entries that count as requests (the request window);
+* ``...:e`` hash entry id -> tokens;  ``...:t`` zset entry id by time (every entry);
+* ``...:o`` zset of the entries that count as no request (from ``lower``), by time: the
+  requests in the request window are ``ZCOUNT`` of ``:t`` minus ``ZCOUNT`` of ``:o`` over it
+  (so `Quota` requires ``request_window <= token_window``);
 * ``...:m`` hash: ``used`` (tokens of the live entries), ``paused``, the claim ``cid`` /
-  ``ctok`` / ``cuntil``.
+  ``ctok`` / ``cuntil``, ``nlow`` (entries in ``:o``), ``exp``.
 
-Each write sets every key to expire one second after the longest of the token window, the
-pause and the claim, so an idle quota leaves nothing behind. Memory is one hash field and two
-zset members per reservation in the window: O(requests), not O(tokens).
+Expiry: every key lives at least as long as the longest of the token window, the pause and the
+claim after the last operation, so an idle quota leaves nothing behind. To spend one
+``PEXPIRE`` per key only now and then, the script sets twice that span and records in ``exp``
+(on the deciding clock) until when the keys are known to live; it renews when the span would
+pass ``exp``, when the meta hash is new, or when an entry key may have been (re)created. (With
+a caller's clock instead of ``TIME``, that clock must run at real speed.) Memory is one hash
+field and one zset member per reservation in the window: O(requests), not O(tokens).
 
 The sync backend uses ``redis.Redis`` (or ``redis.cluster.RedisCluster``), the async one
 ``redis.asyncio``'s twins: no thread hand-off. Driver failures become `StorageError` through
@@ -33,7 +39,7 @@ from tokman.ratelimit._quota import Quota
 __all__ = ["LUA", "AsyncRedisBackend", "RedisBackend"]
 
 LUA = """
-local ke, kt, kr, km = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ke, kt, ko, km = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local op = ARGV[1]
 local now
 if ARGV[2] == '' then
@@ -46,15 +52,19 @@ local tpm, rlimit = tonumber(ARGV[3]), tonumber(ARGV[4])
 local tw, rw = tonumber(ARGV[5]), tonumber(ARGV[6])
 local grace = tonumber(ARGV[10])
 
-local meta = redis.call('HMGET', km, 'used', 'paused', 'cid', 'ctok', 'cuntil')
+local meta = redis.call('HMGET', km, 'used', 'paused', 'cid', 'ctok', 'cuntil', 'nlow', 'exp')
 local used = tonumber(meta[1]) or 0
 local paused = tonumber(meta[2]) or 0
 local cid = meta[3]
 local ctok = tonumber(meta[4]) or 0
 local cuntil = tonumber(meta[5]) or 0
+local nlow = tonumber(meta[6]) or 0
+local exp = tonumber(meta[7]) or 0
+local cid0, ctok0, paused0, cuntil0 = cid, ctok, paused, cuntil
 
 -- prune: entries at or before now - window leave their window
-local old = redis.call('ZRANGEBYSCORE', kt, '-inf', now - tw)
+local cut = now - tw
+local old = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
 for i = 1, #old, 1000 do
   local part = {unpack(old, i, math.min(i + 999, #old))}
   local toks = redis.call('HMGET', ke, unpack(part))
@@ -63,16 +73,33 @@ for i = 1, #old, 1000 do
   end
   redis.call('HDEL', ke, unpack(part))
 end
-if #old > 0 then redis.call('ZREMRANGEBYSCORE', kt, '-inf', now - tw) end
-redis.call('ZREMRANGEBYSCORE', kr, '-inf', now - rw)
+if #old > 0 then redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut) end
+if nlow > 0 then
+  redis.call('ZREMRANGEBYSCORE', ko, '-inf', cut)
+  nlow = redis.call('ZCARD', ko)
+end
 if cid and cuntil <= now then cid = false; ctok = 0; cuntil = 0 end
 
-local function save()
-  local ttl = math.max(tw, paused - now, cuntil - now)
-  ttl = math.ceil(ttl / 1000) + 1000
-  redis.call('HSET', km, 'used', used, 'paused', paused, 'ctok', ctok, 'cuntil', cuntil)
-  if cid then redis.call('HSET', km, 'cid', cid) else redis.call('HDEL', km, 'cid') end
-  for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
+local rlo = '(' .. string.format('%d', now - rw)
+local function requests()
+  local n = redis.call('ZCOUNT', kt, rlo, '+inf')
+  if nlow > 0 then n = n - redis.call('ZCOUNT', ko, rlo, '+inf') end
+  return n
+end
+
+local function save(created)
+  if cid ~= cid0 or ctok ~= ctok0 or cuntil ~= cuntil0 or paused ~= paused0 then
+    redis.call('HSET', km, 'paused', paused, 'ctok', ctok, 'cuntil', cuntil)
+    if cid then redis.call('HSET', km, 'cid', cid) else redis.call('HDEL', km, 'cid') end
+  end
+  local span = math.max(tw, paused - now, cuntil - now)
+  local renew = created or exp == 0 or now + span > exp
+  if renew then exp = now + 2 * span end
+  redis.call('HSET', km, 'used', used, 'nlow', nlow, 'exp', exp)
+  if renew then
+    local ttl = math.ceil(2 * span / 1000) + 1000
+    for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
+  end
 end
 
 if op == 'reserve' then
@@ -80,15 +107,15 @@ if op == 'reserve' then
   local other = cid and cid ~= waiter
   local ct, cr = 0, 0
   if other then ct = ctok; cr = 1 end
-  local requests = redis.call('ZCARD', kr)
+  local count = requests()
   local is_paused = now < paused
-  if (not is_paused) and used + tokens + ct <= tpm and requests + 1 + cr <= rlimit then
+  if (not is_paused) and used + tokens + ct <= tpm and count + 1 + cr <= rlimit then
+    local empty = used == 0
     redis.call('HSET', ke, key, tokens)
     redis.call('ZADD', kt, now, key)
-    redis.call('ZADD', kr, now, key)
     used = used + tokens
     if waiter ~= '' and cid == waiter then cid = false; ctok = 0; cuntil = 0 end
-    save()
+    save(empty)
     return {1, now}
   end
   local wait = 1
@@ -120,11 +147,27 @@ if op == 'reserve' then
       end
       wait = math.max(wait, found)
     end
-    need = requests + 1 + cr - rlimit
+    need = count + 1 + cr - rlimit
     if need > 0 then
-      local e = redis.call('ZRANGE', kr, need - 1, need - 1, 'WITHSCORES')
       local found = rw
-      if #e > 0 then found = tonumber(e[2]) + rw - now end
+      if nlow == 0 then
+        local e = redis.call('ZRANGEBYSCORE', kt, rlo, '+inf', 'WITHSCORES', 'LIMIT', need - 1, 1)
+        if #e > 0 then found = tonumber(e[2]) + rw - now end
+      else
+        local seen, offset = 0, 0
+        while seen < need do
+          local chunk = redis.call('ZRANGEBYSCORE', kt, rlo, '+inf', 'WITHSCORES', 'LIMIT',
+                                   offset, 256)
+          if #chunk == 0 then break end
+          for i = 1, #chunk, 2 do
+            if not redis.call('ZSCORE', ko, chunk[i]) then
+              seen = seen + 1
+              if seen >= need then found = tonumber(chunk[i + 1]) + rw - now; break end
+            end
+          end
+          offset = offset + 256
+        end
+      end
       wait = math.max(wait, found)
     end
   end
@@ -132,46 +175,47 @@ if op == 'reserve' then
   if waiter ~= '' and ((not cid) or cid == waiter) then
     cid = waiter; ctok = tokens; cuntil = now + wait + grace
   end
-  save()
+  save(false)
   return {0, now, wait}
 elseif op == 'settle' then
   local key, tokens = ARGV[7], tonumber(ARGV[8])
   local before = redis.call('HGET', ke, key)
-  if not before then save(); return 0 end
+  if not before then save(false); return 0 end
   used = used + tokens - tonumber(before)
   redis.call('HSET', ke, key, tokens)
-  save()
+  save(false)
   return 1
 elseif op == 'release' then
   local key = ARGV[7]
-  redis.call('ZREM', kr, key)
   local before = redis.call('HGET', ke, key)
-  if not before then save(); return 0 end
+  if not before then save(false); return 0 end
   redis.call('HDEL', ke, key)
   redis.call('ZREM', kt, key)
   used = used - tonumber(before)
-  save()
+  save(false)
   return 1
 elseif op == 'unclaim' then
   if cid and cid == ARGV[7] then cid = false; ctok = 0; cuntil = 0 end
-  save()
+  save(false)
   return 1
 elseif op == 'pause' then
   paused = math.max(paused, now + tonumber(ARGV[8]))
-  save()
+  save(false)
   return 1
 elseif op == 'lower' then
   local key, remaining = ARGV[7], tonumber(ARGV[8])
   local excess = tpm - used - remaining
-  if excess <= 0 then save(); return 0 end
+  if excess <= 0 then save(false); return 0 end
   redis.call('HSET', ke, key, excess)
   redis.call('ZADD', kt, now, key)
+  redis.call('ZADD', ko, now, key)
+  nlow = nlow + 1
   used = used + excess
-  save()
+  save(true)
   return excess
 elseif op == 'usage' then
-  save()
-  return {used, redis.call('ZCARD', kr)}
+  save(false)
+  return {used, requests()}
 end
 return redis.error_reply('tokman rate limiter: unknown operation ' .. tostring(op))
 """
@@ -182,6 +226,7 @@ _FIX = (
     "while it is down."
 )
 _OPTIONS = ("socket_timeout", "socket_connect_timeout")
+_GRACE = str(CLAIM_GRACE_US).encode()
 
 
 def _client_kwargs(url: BackendURL) -> dict[str, Any]:
@@ -254,23 +299,18 @@ class _Shared:
         self.client = client
         self._script = client.register_script(LUA)
         tag = "{" + f"{key_prefix}:{name}" + "}"
-        self.keys = [f"{tag}:e", f"{tag}:t", f"{tag}:r", f"{tag}:m"]
+        # pre-encoded: redis-py passes bytes through, so each call packs less
+        self.keys = [f"{tag}:{part}".encode() for part in "etom"]
+        self._static_for: Quota | None = None
+        self._static: tuple[bytes, ...] = ()
 
     def _args(self, op: str, quota: Quota, now: int | None, *rest: Any) -> list[Any]:
         padded: list[Any] = [*rest, *("", 0, "")[len(rest) :]]
         key, value, waiter = padded
-        return [
-            op,
-            "" if now is None else now,
-            quota.tpm,
-            quota.request_limit,
-            quota.token_window_us,
-            quota.request_window_us,
-            key,
-            value,
-            waiter or "",
-            CLAIM_GRACE_US,
-        ]
+        if self._static_for is not quota:
+            self._static = tuple(str(v).encode() for v in quota.script_args)
+            self._static_for = quota
+        return [op, b"" if now is None else now, *self._static, key, value, waiter or b"", _GRACE]
 
     def _errors(self, action: str) -> Any:
         return storage_errors(self._url, action, what="rate limiter", fix=_FIX)
