@@ -37,7 +37,7 @@ def test_lua_script_makes_the_same_decisions_as_the_core(
     quota = Quota(tpm=5_000, rpm=120)  # 20 requests per 10 s
     memory = MemoryBackend(f"diff-{name}")
     red = RedisBackend(parse_url(redis_url), name=name, key_prefix="tokman")
-    now, held, answers = 10**12, [], 0
+    now, held, answers = 10**12, {}, 0
     for step in range(1500):
         now += rng.choice([0, 0, 1, 1_000, 250_000, 2_000_000, 7_000_000])
         roll = rng.random()
@@ -47,13 +47,15 @@ def test_lua_script_makes_the_same_decisions_as_the_core(
             one = memory.reserve(key, tokens, waiter, quota, now)
             two = red.reserve(key, tokens, waiter, quota, now)
             if one.admitted:
-                held.append(key)
+                held[key] = tokens
         elif roll < 0.7 and held:
-            key, tokens = rng.choice(held), rng.randint(0, 3_000)
-            one, two = (b.settle(key, tokens, quota, now) for b in (memory, red))
+            key, tokens, before = rng.choice(sorted(held)), rng.randint(0, 3_000), 0
+            before, held[key] = held[key], tokens
+            one, two = (b.settle(key, before, tokens, quota, now) for b in (memory, red))
         elif roll < 0.8 and held:
-            key = held.pop(rng.randrange(len(held)))
-            one, two = (b.release(key, quota, now) for b in (memory, red))
+            key = rng.choice(sorted(held))
+            tokens = held.pop(key)
+            one, two = (b.release(key, tokens, quota, now) for b in (memory, red))
         elif roll < 0.85:
             seconds = rng.choice([1, 500_000, 3_000_000])
             one, two = (b.pause(seconds, quota, now) for b in (memory, red))
@@ -79,11 +81,11 @@ def test_keys_share_one_hash_tag_and_expire(redis_url: str, name: str) -> None:
     limiter.observe(429, {"retry-after-ms": "10"})
     client = redis.Redis.from_url(redis_url)
     keys = list(client.scan_iter(match=f"{{tokman:{name}}}*"))
-    assert len(keys) == 3  # entries, times, meta (no lowering: no ":o" zset)
+    assert len(keys) == 2  # entries and meta (no lowering: no ":o" zset)
     assert len({key_slot(k) for k in keys}) == 1
     assert all(0 < client.pttl(k) <= 121_000 for k in keys)
-    # O(requests): one hash field per reservation, whatever its tokens
-    assert client.hlen(f"{{tokman:{name}}}:e") == 1
+    # O(requests): one zset member per reservation, whatever its tokens
+    assert client.zcard(f"{{tokman:{name}}}:t") == 1
     client.close()
     limiter.close()
 

@@ -261,7 +261,9 @@ class RateReservation:
         self._check_open("settle")
         count = self._actual(actual)
         done = (
-            self._limiter._call("settle", self._backend, self.id, count) if self.limited else True
+            self._limiter._call("settle", self._backend, self.id, self.tokens, count)
+            if self.limited
+            else True
         )
         self.tokens, self.state = count, "settled"
         return bool(done)
@@ -270,7 +272,11 @@ class RateReservation:
         """Give the tokens and the request back (idempotent)."""
         if self.state == "released":
             return False
-        done = self._limiter._call("release", self._backend, self.id) if self.limited else True
+        done = (
+            self._limiter._call("release", self._backend, self.id, self.tokens)
+            if self.limited
+            else True
+        )
         self.state = "released"
         return bool(done)
 
@@ -296,7 +302,7 @@ class AsyncRateReservation(RateReservation):
         self._check_open("settle")
         count = self._actual(actual)
         done = (
-            await self._limiter._call("settle", self._backend, self.id, count)
+            await self._limiter._call("settle", self._backend, self.id, self.tokens, count)
             if self.limited
             else True
         )
@@ -308,7 +314,9 @@ class AsyncRateReservation(RateReservation):
         if self.state == "released":
             return False
         done = (
-            await self._limiter._call("release", self._backend, self.id) if self.limited else True
+            await self._limiter._call("release", self._backend, self.id, self.tokens)
+            if self.limited
+            else True
         )
         self.state = "released"
         return bool(done)

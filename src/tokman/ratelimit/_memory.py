@@ -56,14 +56,16 @@ class MemoryBackend:
                 waiter=waiter,
             )
 
-    def settle(self, key: str, tokens: int, quota: Quota, now: int | None) -> bool:
+    def settle(self, key: str, held: int, tokens: int, quota: Quota, now: int | None) -> bool:
+        """Settle ``key`` (``held``: its current tokens, which the Redis script needs)."""
         assert now is not None
         with self._shared.lock:
             return self._shared.log.settle(
                 key, tokens, now, quota.token_window_us, quota.request_window_us
             )
 
-    def release(self, key: str, quota: Quota, now: int | None) -> bool:
+    def release(self, key: str, held: int, quota: Quota, now: int | None) -> bool:
+        """Release ``key`` (``held``: its current tokens, which the Redis script needs)."""
         assert now is not None
         with self._shared.lock:
             return self._shared.log.release(

@@ -8,12 +8,17 @@ for every process; µs) unless the caller passes a clock reading (tests on a fak
 
 Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them in one slot:
 
-* ``...:e`` hash entry id -> tokens;  ``...:t`` zset entry id by time (every entry);
+* ``...:t`` zset of every entry by time; the member is ``<id>|<tokens>``, so the tokens are read
+  from the member itself (no second structure to write); a settle or release names the
+  entry's current tokens (its `RateReservation` knows them) to find the member;
 * ``...:o`` zset of the entries that count as no request (from ``lower``), by time: the
   requests in the request window are ``ZCOUNT`` of ``:t`` minus ``ZCOUNT`` of ``:o`` over it
   (so `Quota` requires ``request_window <= token_window``);
 * ``...:m`` hash: ``used`` (tokens of the live entries), ``paused``, the claim ``cid`` /
-  ``ctok`` / ``cuntil``, ``nlow`` (entries in ``:o``), ``exp``.
+  ``ctok`` / ``cuntil``, ``nlow`` (entries in ``:o``), ``exp``, ``oldest`` (a lower bound of
+  the entries' times, so a decision looks for expired entries only when some may exist).
+
+A typical admission is five commands inside the script (HMGET, TIME, ZCOUNT, ZADD, HSET).
 
 Expiry: every key lives at least as long as the longest of the token window, the pause and the
 claim after the last operation, so an idle quota leaves nothing behind. To spend one
@@ -39,7 +44,7 @@ from tokman.ratelimit._quota import Quota
 __all__ = ["LUA", "AsyncRedisBackend", "RedisBackend"]
 
 LUA = """
-local ke, kt, ko, km = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local kt, ko, km = KEYS[1], KEYS[2], KEYS[3]
 local op = ARGV[1]
 local now
 if ARGV[2] == '' then
@@ -52,7 +57,8 @@ local tpm, rlimit = tonumber(ARGV[3]), tonumber(ARGV[4])
 local tw, rw = tonumber(ARGV[5]), tonumber(ARGV[6])
 local grace = tonumber(ARGV[10])
 
-local meta = redis.call('HMGET', km, 'used', 'paused', 'cid', 'ctok', 'cuntil', 'nlow', 'exp')
+local meta = redis.call('HMGET', km, 'used', 'paused', 'cid', 'ctok', 'cuntil', 'nlow', 'exp',
+                        'oldest')
 local used = tonumber(meta[1]) or 0
 local paused = tonumber(meta[2]) or 0
 local cid = meta[3]
@@ -60,20 +66,23 @@ local ctok = tonumber(meta[4]) or 0
 local cuntil = tonumber(meta[5]) or 0
 local nlow = tonumber(meta[6]) or 0
 local exp = tonumber(meta[7]) or 0
+local oldest = tonumber(meta[8])
 local cid0, ctok0, paused0, cuntil0 = cid, ctok, paused, cuntil
 
--- prune: entries at or before now - window leave their window
-local cut = now - tw
-local old = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
-for i = 1, #old, 1000 do
-  local part = {unpack(old, i, math.min(i + 999, #old))}
-  local toks = redis.call('HMGET', ke, unpack(part))
-  for j = 1, #toks do
-    if toks[j] then used = used - tonumber(toks[j]) end
-  end
-  redis.call('HDEL', ke, unpack(part))
+local function tokens_of(member)
+  return tonumber(string.match(member, '|(%d+)$'))
 end
-if #old > 0 then redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut) end
+
+-- prune: entries at or before now - window leave it. `oldest` is a lower bound of the
+-- entries' times (nil: unknown or none), so most calls need not look.
+local cut = now - tw
+if (not oldest) or oldest <= cut then
+  local old = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
+  for i = 1, #old do used = used - tokens_of(old[i]) end
+  if #old > 0 then redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut) end
+  local first = redis.call('ZRANGE', kt, 0, 0, 'WITHSCORES')
+  oldest = tonumber(first[2])
+end
 if nlow > 0 then
   redis.call('ZREMRANGEBYSCORE', ko, '-inf', cut)
   nlow = redis.call('ZCARD', ko)
@@ -87,6 +96,11 @@ local function requests()
   return n
 end
 
+local function add(member)
+  redis.call('ZADD', kt, now, member)
+  if not oldest then oldest = now end
+end
+
 local function save(created)
   if cid ~= cid0 or ctok ~= ctok0 or cuntil ~= cuntil0 or paused ~= paused0 then
     redis.call('HSET', km, 'paused', paused, 'ctok', ctok, 'cuntil', cuntil)
@@ -96,6 +110,7 @@ local function save(created)
   local renew = created or exp == 0 or now + span > exp
   if renew then exp = now + 2 * span end
   redis.call('HSET', km, 'used', used, 'nlow', nlow, 'exp', exp)
+  if oldest then redis.call('HSET', km, 'oldest', oldest) else redis.call('HDEL', km, 'oldest') end
   if renew then
     local ttl = math.ceil(2 * span / 1000) + 1000
     for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
@@ -103,16 +118,15 @@ local function save(created)
 end
 
 if op == 'reserve' then
-  local key, tokens, waiter = ARGV[7], tonumber(ARGV[8]), ARGV[9]
+  local member, tokens, waiter = ARGV[7] .. '|' .. ARGV[8], tonumber(ARGV[8]), ARGV[9]
   local other = cid and cid ~= waiter
   local ct, cr = 0, 0
   if other then ct = ctok; cr = 1 end
   local count = requests()
   local is_paused = now < paused
   if (not is_paused) and used + tokens + ct <= tpm and count + 1 + cr <= rlimit then
-    local empty = used == 0
-    redis.call('HSET', ke, key, tokens)
-    redis.call('ZADD', kt, now, key)
+    local empty = (not oldest) or used == 0  -- the zset may have been deleted: renew
+    add(member)
     used = used + tokens
     if waiter ~= '' and cid == waiter then cid = false; ctok = 0; cuntil = 0 end
     save(empty)
@@ -126,23 +140,18 @@ if op == 'reserve' then
     local need = used + tokens + ct - tpm
     if need > 0 then
       local found = tw
-      local freed, start = 0, 0
-      while true do
+      local freed, start, done = 0, 0, false
+      while not done do
         local chunk = redis.call('ZRANGE', kt, start, start + 255, 'WITHSCORES')
         if #chunk == 0 then break end
-        local ids = {}
-        for i = 1, #chunk, 2 do ids[#ids + 1] = chunk[i] end
-        local toks = redis.call('HMGET', ke, unpack(ids))
-        local done = false
-        for i = 1, #ids do
-          freed = freed + (tonumber(toks[i]) or 0)
+        for i = 1, #chunk, 2 do
+          freed = freed + tokens_of(chunk[i])
           if freed >= need then
-            found = tonumber(chunk[2 * i]) + tw - now
+            found = tonumber(chunk[i + 1]) + tw - now
             done = true
             break
           end
         end
-        if done then break end
         start = start + 256
       end
       wait = math.max(wait, found)
@@ -178,20 +187,17 @@ if op == 'reserve' then
   save(false)
   return {0, now, wait}
 elseif op == 'settle' then
-  local key, tokens = ARGV[7], tonumber(ARGV[8])
-  local before = redis.call('HGET', ke, key)
-  if not before then save(false); return 0 end
-  used = used + tokens - tonumber(before)
-  redis.call('HSET', ke, key, tokens)
+  local before = ARGV[7] .. '|' .. ARGV[8]
+  local at = redis.call('ZSCORE', kt, before)
+  if not at then save(false); return 0 end
+  redis.call('ZREM', kt, before)
+  redis.call('ZADD', kt, at, ARGV[7] .. '|' .. ARGV[9])
+  used = used + tonumber(ARGV[9]) - tonumber(ARGV[8])
   save(false)
   return 1
 elseif op == 'release' then
-  local key = ARGV[7]
-  local before = redis.call('HGET', ke, key)
-  if not before then save(false); return 0 end
-  redis.call('HDEL', ke, key)
-  redis.call('ZREM', kt, key)
-  used = used - tonumber(before)
+  if redis.call('ZREM', kt, ARGV[7] .. '|' .. ARGV[8]) == 0 then save(false); return 0 end
+  used = used - tonumber(ARGV[8])
   save(false)
   return 1
 elseif op == 'unclaim' then
@@ -203,12 +209,12 @@ elseif op == 'pause' then
   save(false)
   return 1
 elseif op == 'lower' then
-  local key, remaining = ARGV[7], tonumber(ARGV[8])
+  local remaining = tonumber(ARGV[8])
   local excess = tpm - used - remaining
   if excess <= 0 then save(false); return 0 end
-  redis.call('HSET', ke, key, excess)
-  redis.call('ZADD', kt, now, key)
-  redis.call('ZADD', ko, now, key)
+  local member = ARGV[7] .. '|' .. string.format('%d', excess)
+  add(member)
+  redis.call('ZADD', ko, now, member)
   nlow = nlow + 1
   used = used + excess
   save(true)
@@ -300,7 +306,7 @@ class _Shared:
         self._script = client.register_script(LUA)
         tag = "{" + f"{key_prefix}:{name}" + "}"
         # pre-encoded: redis-py passes bytes through, so each call packs less
-        self.keys = [f"{tag}:{part}".encode() for part in "etom"]
+        self.keys = [f"{tag}:{part}".encode() for part in "tom"]
         self._static_for: Quota | None = None
         self._static: tuple[bytes, ...] = ()
 
@@ -310,7 +316,15 @@ class _Shared:
         if self._static_for is not quota:
             self._static = tuple(str(v).encode() for v in quota.script_args)
             self._static_for = quota
-        return [op, b"" if now is None else now, *self._static, key, value, waiter or b"", _GRACE]
+        return [
+            op,
+            b"" if now is None else now,
+            *self._static,
+            key,
+            value,
+            b"" if waiter is None else waiter,
+            _GRACE,
+        ]
 
     def _errors(self, action: str) -> Any:
         return storage_errors(self._url, action, what="rate limiter", fix=_FIX)
@@ -339,11 +353,11 @@ class RedisBackend(_Shared):
             self._eval("reserve tokens in", "reserve", quota, now, key, tokens, waiter)
         )
 
-    def settle(self, key: str, tokens: int, quota: Quota, now: int | None) -> bool:
-        return bool(self._eval("settle a reservation in", "settle", quota, now, key, tokens))
+    def settle(self, key: str, held: int, tokens: int, quota: Quota, now: int | None) -> bool:
+        return bool(self._eval("settle a reservation in", "settle", quota, now, key, held, tokens))
 
-    def release(self, key: str, quota: Quota, now: int | None) -> bool:
-        return bool(self._eval("release a reservation in", "release", quota, now, key))
+    def release(self, key: str, held: int, quota: Quota, now: int | None) -> bool:
+        return bool(self._eval("release a reservation in", "release", quota, now, key, held))
 
     def unclaim(self, waiter: str, quota: Quota, now: int | None) -> None:
         self._eval("drop a claim in", "unclaim", quota, now, waiter)
@@ -380,11 +394,13 @@ class AsyncRedisBackend(_Shared):
             await self._eval("reserve tokens in", "reserve", quota, now, key, tokens, waiter)
         )
 
-    async def settle(self, key: str, tokens: int, quota: Quota, now: int | None) -> bool:
-        return bool(await self._eval("settle a reservation in", "settle", quota, now, key, tokens))
+    async def settle(self, key: str, held: int, tokens: int, quota: Quota, now: int | None) -> bool:
+        return bool(
+            await self._eval("settle a reservation in", "settle", quota, now, key, held, tokens)
+        )
 
-    async def release(self, key: str, quota: Quota, now: int | None) -> bool:
-        return bool(await self._eval("release a reservation in", "release", quota, now, key))
+    async def release(self, key: str, held: int, quota: Quota, now: int | None) -> bool:
+        return bool(await self._eval("release a reservation in", "release", quota, now, key, held))
 
     async def unclaim(self, waiter: str, quota: Quota, now: int | None) -> None:
         await self._eval("drop a claim in", "unclaim", quota, now, waiter)
