@@ -135,17 +135,23 @@ def _redis_answers(url: str) -> bool:
 
 
 class RedisServer:
-    """A throwaway ``redis-server`` process on a free port (no persistence)."""
+    """A throwaway ``redis-server`` process on a free port (no persistence); with
+    ``cluster=True`` a one-node Redis Cluster owning every slot (``url`` is then
+    ``redis+cluster://``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, cluster: bool = False) -> None:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         if not os.path.exists(binary):
             raise RuntimeError("Redis is not reachable and redis-server is not installed")
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = tempfile.mkdtemp(prefix="tokman-redis-")
+        extra = (
+            ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"] if cluster else []
+        )
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
+             "--appendonly", "no", "--dir", self._dir, *extra],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -155,6 +161,18 @@ class RedisServer:
                 self.stop()
                 raise RuntimeError(f"throwaway redis-server on port {self.port} did not start")
             time.sleep(0.05)
+        if cluster:
+            import redis
+
+            client = redis.Redis(port=self.port)
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            while b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("throwaway Redis Cluster did not come up")
+                time.sleep(0.05)
+            client.close()
+            self.url = f"redis+cluster://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
         """Stop it (SIGTERM, then SIGKILL)."""
@@ -165,6 +183,7 @@ class RedisServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -182,12 +201,12 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def start_redis() -> Iterator[Callable[[], RedisServer]]:
+def start_redis() -> Iterator[Callable[..., RedisServer]]:
     """Start throwaway Redis servers (stopped at the end of the test, if still running)."""
     started: list[RedisServer] = []
 
-    def start() -> RedisServer:
-        started.append(RedisServer())
+    def start(*, cluster: bool = False) -> RedisServer:
+        started.append(RedisServer(cluster=cluster))
         return started[-1]
 
     yield start

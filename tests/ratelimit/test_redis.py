@@ -215,3 +215,22 @@ def test_redis_url_options(redis_url: str, name: str) -> None:
     limiter = RateLimiter(Quota(tpm=1, rpm=1), redis_url + "?socket_timeout=5", name=name)
     assert limiter.try_acquire(1) is not None
     limiter.close()
+
+
+def test_redis_cluster_sync_and_async_share_one_quota(start_redis: Any, name: str) -> None:
+    server = start_redis(cluster=True)
+    assert server.url.startswith("redis+cluster://")
+    quota = Quota(tpm=1_000, rpm=60)
+    limiter = RateLimiter(quota, server.url, name=name)
+    hold = limiter.acquire(600)
+    assert limiter.try_acquire(600) is None
+    assert hold.settle(100)
+
+    async def main() -> None:
+        twin = AsyncRateLimiter(quota, server.url, name=name)
+        assert await twin.try_acquire(800) is not None
+        assert await twin.usage() == (900, 2)
+        await twin.aclose()
+
+    asyncio.run(main())
+    limiter.close()

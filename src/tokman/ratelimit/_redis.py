@@ -109,8 +109,12 @@ local function save(created)
   local span = math.max(tw, paused - now, cuntil - now)
   local renew = created or exp == 0 or now + span > exp
   if renew then exp = now + 2 * span end
-  redis.call('HSET', km, 'used', used, 'nlow', nlow, 'exp', exp)
-  if oldest then redis.call('HSET', km, 'oldest', oldest) else redis.call('HDEL', km, 'oldest') end
+  if oldest then
+    redis.call('HSET', km, 'used', used, 'nlow', nlow, 'exp', exp, 'oldest', oldest)
+  else
+    redis.call('HSET', km, 'used', used, 'nlow', nlow, 'exp', exp)
+    redis.call('HDEL', km, 'oldest')
+  end
   if renew then
     local ttl = math.ceil(2 * span / 1000) + 1000
     for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
