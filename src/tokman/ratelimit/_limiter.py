@@ -174,6 +174,19 @@ class _Base:
             retry_after=wait,
         )
 
+    @staticmethod
+    def _check_response(status: Any, headers: Any) -> None:
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise InvalidRequestError(
+                "status", status, "the response's HTTP status code, an int such as 429"
+            )
+        if not (isinstance(headers, Mapping) or callable(getattr(headers, "items", None))):
+            raise InvalidRequestError(
+                "headers",
+                headers,
+                "the response's headers: a mapping such as response.headers or a dict",
+            )
+
     def _fallback(self, exc: StorageError) -> Any:
         """The backend to use after ``exc`` (``None``: admit without limiting), or raise."""
         if self.on_backend_error == "raise" or not exc.retryable:
@@ -252,7 +265,12 @@ class RateReservation:
             return check_tokens(actual, "actual")
         from tokman.usage import read_usage
 
-        return read_usage(actual).total_tokens
+        try:
+            return read_usage(actual).total_tokens
+        except InvalidRequestError as exc:  # name this method's argument, keep the reason
+            raise InvalidRequestError(
+                "actual", actual, f"the real tokens (an int) or the response's usage: {exc}"
+            ) from exc
 
     def settle(self, actual: Any) -> bool:
         """Charge ``actual`` tokens (an int, or the response's ``usage`` / the response) instead
@@ -474,6 +492,7 @@ class RateLimiter(_Base):
         headers ask (``retry-after-ms``, ``retry-after``, ``x-ratelimit-reset-*``; 1 s if none);
         an ``x-ratelimit-remaining-tokens`` lower than this limiter's view lowers it (``-1``/``0``
         are unknown and ignored)."""
+        self._check_response(status, headers)
         if status == 429:
             delay = retry_delay(headers, now=self.clock.now())
             self._run("pause", math.ceil(delay * 1_000_000))
@@ -583,6 +602,7 @@ class AsyncRateLimiter(_Base):
 
     async def observe(self, status: int, headers: Any) -> None:
         """See `RateLimiter.observe`."""
+        self._check_response(status, headers)
         if status == 429:
             delay = retry_delay(headers, now=self.clock.now())
             await self._run("pause", math.ceil(delay * 1_000_000))

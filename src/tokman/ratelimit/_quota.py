@@ -14,9 +14,13 @@ from tokman.errors import InvalidRequestError
 __all__ = ["Quota", "estimate_tokens"]
 
 
+#: The largest TPM / RPM accepted: sums of tokens stay exact in the Lua script's doubles.
+MAX_QUOTA = 10**12
+
+
 def _positive_int(value: Any, field: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidRequestError(field, value, f"a whole number > 0 of {what}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_QUOTA:
+        raise InvalidRequestError(field, value, f"a whole number of {what} from 1 to 10**12")
     return int(value)
 
 
