@@ -78,18 +78,19 @@ PATHOLOGICAL: dict[str, Callable[[int], str]] = {
 def pathological(chars: int, repeats: int, naive: Callable[[str], list[str]]) -> None:
     """MB/s of tokman (text and code structure) and the naive slice on pathological inputs."""
     enc = tokman.get_encoding(ENCODING)
-    print(f"\npathological inputs, ~{chars / 1e6:.1f} MB each, {MAX_TOKENS} tokens, best of "
-          f"{repeats}")
-    print(f"{'input':16} {'tokman text':>12} {'tokman code':>12} {'naive slice':>12} {'over':>5} "
-          f"{'lossless':>8}")
+    print(
+        f"\npathological inputs, ~{chars / 1e6:.1f} MB each, {MAX_TOKENS} tokens, best of {repeats}"
+    )
+    print(
+        f"{'input':16} {'tokman text':>12} {'tokman code':>12} {'naive slice':>12} {'over':>5} "
+        f"{'lossless':>8}"
+    )
     for name, make in PATHOLOGICAL.items():
         text = make(chars)
         size_mb = len(text.encode()) / 1e6
         cells, over, lossless = [], 0, True
         for structure in ("text", "code"):
-            chunker = tokman.fitting.TextChunker(
-                MAX_TOKENS, encoding=ENCODING, structure=structure
-            )
+            chunker = tokman.fitting.TextChunker(MAX_TOKENS, encoding=ENCODING, structure=structure)
             seconds, pieces = best_of(
                 lambda c=chunker, t=text: [x.text for x in c.iter_chunks(t)], repeats
             )
@@ -103,8 +104,7 @@ def pathological(chars: int, repeats: int, naive: Callable[[str], list[str]]) ->
             if isinstance(error, KeyboardInterrupt):
                 raise
             cells.append(f"{'crash':>12}")
-        print(f"{name:16} {' '.join(cells)} {over:5d} {'yes' if lossless else 'no':>8}",
-              flush=True)
+        print(f"{name:16} {' '.join(cells)} {over:5d} {'yes' if lossless else 'no':>8}", flush=True)
 
 
 def main() -> None:
@@ -148,12 +148,16 @@ def main() -> None:
             over = sum(enc.count(p) > MAX_TOKENS for p in pieces)
             lossless = "yes" if "".join(pieces) == text else "no"
             share = sum(map(ends_at_sentence, pieces[:-1])) / max(len(pieces) - 1, 1)
-            print(f"{name:7} {tool:24} {speeds[tool]:7.2f} {len(pieces):7d} {over:5d} "
-                  f"{lossless:>8} {share:9.0%}")
+            print(
+                f"{name:7} {tool:24} {speeds[tool]:7.2f} {len(pieces):7d} {over:5d} "
+                f"{lossless:>8} {share:9.0%}"
+            )
         ours = next(iter(speeds.values()))
-        print(f"{name:7} ratio tokman / semantic-text-splitter = "
-              f"{ours / speeds['semantic-text-splitter']:.2f}x (target >= 3), "
-              f"tokman / naive = {ours / speeds['naive tiktoken slice']:.2f}x (target >= 0.8)")
+        print(
+            f"{name:7} ratio tokman / semantic-text-splitter = "
+            f"{ours / speeds['semantic-text-splitter']:.2f}x (target >= 3), "
+            f"tokman / naive = {ours / speeds['naive tiktoken slice']:.2f}x (target >= 0.8)"
+        )
     pathological(chars, args.repeats, naive)
 
 

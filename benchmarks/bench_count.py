@@ -59,10 +59,12 @@ def main() -> None:
     t_model = best_of(lambda: [tokman.count(line, model="gpt-4o") for line in lines])
     t_enc = best_of(lambda: [tokman.count(line, encoding="o200k_base") for line in lines])
     per = 1e6 / len(lines)
-    print(f"short strings (avg {sum(map(len, lines)) / len(lines):.0f} chars): tiktoken "
-          f"{t_ref * per:.2f} us/call, tokman.count(model=) {t_model * per:.2f} us "
-          f"({t_ref / t_model:.2f}x), tokman.count(encoding=) {t_enc * per:.2f} us "
-          f"({t_ref / t_enc:.2f}x)")
+    print(
+        f"short strings (avg {sum(map(len, lines)) / len(lines):.0f} chars): tiktoken "
+        f"{t_ref * per:.2f} us/call, tokman.count(model=) {t_model * per:.2f} us "
+        f"({t_ref / t_model:.2f}x), tokman.count(encoding=) {t_enc * per:.2f} us "
+        f"({t_ref / t_enc:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@ free local port, and stops it at the end of the session. When the tests run as r
 is created and run as the ``postgres`` system user (``initdb`` refuses root). Tests never skip:
 if neither works, the fixture fails with the reason.
 
+Redis: ``$TOKMAN_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``) is used when it answers
+a PING within two seconds; otherwise `redis_url` starts a throwaway ``redis-server`` (the
+installed binary, on ``PATH`` or ``/usr/bin``) on a free local port without persistence, and
+stops it at the end of the session. `start_redis` starts one more (tests that stop a server).
+
 Every test gets its own table prefix (`unique_prefix`) and drops its tables afterwards, so runs
 can share one database, in parallel too.
 """
@@ -29,6 +34,7 @@ from typing import Any
 import pytest
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def _reachable(url: str) -> bool:
@@ -113,6 +119,99 @@ def postgres_url() -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+class RedisServer:
+    """A throwaway ``redis-server`` process on a free port (no persistence); with
+    ``cluster=True`` a one-node Redis Cluster owning every slot (``url`` is then
+    ``redis+cluster://``)."""
+
+    def __init__(self, *, cluster: bool = False) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        if not os.path.exists(binary):
+            raise RuntimeError("Redis is not reachable and redis-server is not installed")
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = tempfile.mkdtemp(prefix="tokman-redis-")
+        extra = (
+            ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"] if cluster else []
+        )
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._dir, *extra],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not _redis_answers(self.url):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"throwaway redis-server on port {self.port} did not start")
+            time.sleep(0.05)
+        if cluster:
+            import redis
+
+            client = redis.Redis(port=self.port)
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+            while b"cluster_state:ok" not in client.execute_command("CLUSTER", "INFO"):
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("throwaway Redis Cluster did not come up")
+                time.sleep(0.05)
+            client.close()
+            self.url = f"redis+cluster://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, then SIGKILL)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis URL that answers: the configured server or a throwaway ``redis-server``."""
+    url = os.environ.get("TOKMAN_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    if _redis_answers(url):
+        yield url
+        return
+    server = RedisServer()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def start_redis() -> Iterator[Callable[..., RedisServer]]:
+    """Start throwaway Redis servers (stopped at the end of the test, if still running)."""
+    started: list[RedisServer] = []
+
+    def start(*, cluster: bool = False) -> RedisServer:
+        started.append(RedisServer(cluster=cluster))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 def unique_prefix() -> str:
