@@ -146,9 +146,14 @@ class RedisServer:
         self.port = _free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="tokman-redis-")
+        # the cluster bus defaults to port + 10000, past 65535 for a free port above 55535:
+        # give it a free port of its own (Redis 7's cluster-port)
         extra = (
-            ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"] if cluster else []
-        )
+            ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+             "--cluster-port", str(_free_port())]
+            if cluster
+            else []
+        )  # fmt: skip
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", self._dir, *extra],

@@ -15,7 +15,8 @@ EXPECTED_PUBLIC = {
     "count_prompt_details", "encoding_for_model", "errors", "estimate_cost", "get_encoding",
     "iter_chunks", "models", "open_ledger", "trim_messages", "validate_request",
     "NormalizedRequest", "Usage", "UsageReport", "normalize_request", "read_response",
-    "read_usage",
+    "read_usage", "Quota", "RateLimiter", "AsyncRateLimiter", "RateReservation",
+    "AsyncRateReservation",
 }  # fmt: skip
 
 

@@ -48,6 +48,11 @@ _EXPORTS: dict[str, str] = {
     "open_async_ledger": "tokman.ledger",
     "Budget": "tokman.budgets",
     "BudgetGuard": "tokman.budgets",
+    "Quota": "tokman.ratelimit",
+    "RateLimiter": "tokman.ratelimit",
+    "AsyncRateLimiter": "tokman.ratelimit",
+    "RateReservation": "tokman.ratelimit",
+    "AsyncRateReservation": "tokman.ratelimit",
     "Usage": "tokman.usage",
     "UsageReport": "tokman.usage",
     "read_usage": "tokman.usage",
@@ -65,6 +70,7 @@ _SUBMODULES = {
     "fitting",
     "ledger",
     "budgets",
+    "ratelimit",
     "reports",
     "config",
     "requests",
@@ -119,6 +125,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.pricing import CostEstimate as CostEstimate
     from tokman.pricing import cost as cost
     from tokman.pricing import estimate_cost as estimate_cost
+    from tokman.ratelimit import AsyncRateLimiter as AsyncRateLimiter
+    from tokman.ratelimit import AsyncRateReservation as AsyncRateReservation
+    from tokman.ratelimit import Quota as Quota
+    from tokman.ratelimit import RateLimiter as RateLimiter
+    from tokman.ratelimit import RateReservation as RateReservation
     from tokman.requests import NormalizedRequest as NormalizedRequest
     from tokman.requests import normalize_request as normalize_request
     from tokman.usage import Usage as Usage
