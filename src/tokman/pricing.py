@@ -88,9 +88,10 @@ class Cost:
 class CostEstimate:
     """The cost range of a request before it is sent.
 
-    ``minimum`` assumes no output and no cache hits; ``maximum`` assumes the output runs to
-    ``max_output_tokens`` (the request's limit, else the model's). Cache hits can only make
-    the real cost lower than ``maximum``; they can make it lower than ``minimum`` too.
+    ``minimum`` assumes no output and no cache hits; ``maximum`` assumes every one of the
+    ``completions`` (``n``/``best_of``: each is billed) runs to ``max_output_tokens`` (the
+    request's limit, else the model's), while the prompt is billed once. Cache hits can only
+    make the real cost lower than ``maximum``; they can make it lower than ``minimum`` too.
     """
 
     model: str
@@ -99,6 +100,7 @@ class CostEstimate:
     output_limit_from: str
     low: Cost
     high: Cost
+    completions: int = 1
 
     @property
     def minimum(self) -> Decimal:
@@ -107,7 +109,7 @@ class CostEstimate:
 
     @property
     def maximum(self) -> Decimal:
-        """USD with ``max_output_tokens`` of output."""
+        """USD with ``max_output_tokens`` of output for each of the ``completions``."""
         return self.high.total
 
 
@@ -429,5 +431,6 @@ def estimate_cost(
     prompt = _prompt_tokens(info, normalized)
     price = _price_for(info, at, batch, deployment_type)
     low = _cost_of(Usage(prompt, 0), info, price, deployment_type)
-    high = _cost_of(Usage(prompt, limit), info, price, deployment_type)
-    return CostEstimate(info.name, prompt, limit, limit_from, low, high)
+    copies = normalized.copies
+    high = _cost_of(Usage(prompt, limit * copies), info, price, deployment_type)
+    return CostEstimate(info.name, prompt, limit, limit_from, low, high, copies)

@@ -94,3 +94,14 @@ def test_unknown_arguments_are_ignored_like_count_prompt() -> None:
     plain = estimate_cost(model="gpt-4o", messages=HELLO, at="2025-06-01")
     typo = estimate_cost(model="gpt-4o", messages=HELLO, temprature=0.1, at="2025-06-01")
     assert plain == typo
+
+
+def test_n_completions_are_each_billed_in_the_maximum() -> None:
+    """n=3 can produce three completions of max_completion_tokens each; the prompt once."""
+    messages = [{"role": "user", "content": "hello"}]
+    one = estimate_cost(model="gpt-4o", at="2025-06-01", messages=messages,
+                               max_completion_tokens=100)  # fmt: skip
+    three = estimate_cost(model="gpt-4o", at="2025-06-01", messages=messages,
+                                 max_completion_tokens=100, n=3)  # fmt: skip
+    assert three.completions == 3 and three.minimum == one.minimum
+    assert three.maximum - three.minimum == 3 * (one.maximum - one.minimum)
