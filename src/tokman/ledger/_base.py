@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from tokman._units import USD_SCALE, as_utc, from_us, to_us, usd_from_units, usd_to_units
+from tokman._units import (
+    USD_SCALE,
+    as_utc,
+    check_tags,
+    from_us,
+    to_us,
+    usd_from_units,
+    usd_to_units,
+)
 from tokman.errors import InvalidRequestError
 from tokman.ledger._record import UsageRecord
 
@@ -72,17 +80,13 @@ class Filter:
         for name, text in (("model", model), ("deployment", deployment)):
             if text is not None and (not isinstance(text, str) or not text.strip()):
                 raise InvalidRequestError(name, text, "a non-empty string, or None for any")
-        if tags is not None and not (
-            isinstance(tags, Mapping)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
-        ):
-            raise InvalidRequestError("tags", tags, "a dict of str -> str, or None for any")
+        checked_tags = check_tags(tags, "tags")  # None: any tags
         return cls(
             since_us=None if since is None else to_us(since),
             until_us=None if until is None else to_us(until),
             model=model,
             deployment=deployment,
-            tags=dict(tags or {}),
+            tags=checked_tags,
         )
 
     def matches(self, record: UsageRecord) -> bool:
