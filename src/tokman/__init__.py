@@ -59,6 +59,8 @@ _EXPORTS: dict[str, str] = {
     "read_response": "tokman.usage",
     "NormalizedRequest": "tokman.requests",
     "normalize_request": "tokman.requests",
+    "instrument": "tokman.integrations.openai",
+    "AzureOpenAIConfig": "tokman.integrations.openai",
 }
 _SUBMODULES = {
     "errors",
@@ -77,6 +79,7 @@ _SUBMODULES = {
     "usage",
     "types",
     "testing",
+    "integrations",
 }
 
 __all__ = sorted([*_EXPORTS, "errors", "models", "__version__"])
@@ -114,6 +117,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.fitting import chunk as chunk
     from tokman.fitting import iter_chunks as iter_chunks
     from tokman.fitting import trim_messages as trim_messages
+    from tokman.integrations.openai import AzureOpenAIConfig as AzureOpenAIConfig
+    from tokman.integrations.openai import instrument as instrument
     from tokman.ledger import AsyncLedger as AsyncLedger
     from tokman.ledger import Ledger as Ledger
     from tokman.ledger import UsageRecord as UsageRecord

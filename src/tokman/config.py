@@ -16,6 +16,10 @@ variable                  meaning
 ``TOKMAN_LEDGER_URL``     the default ledger (``sqlite:///...``, ``postgresql://...``)
 ``TIKTOKEN_CACHE_DIR``    tiktoken's cache directory, searched for vocabularies (also
                           ``DATA_GYM_CACHE_DIR``, tiktoken's older name)
+``AZURE_OPENAI_ENDPOINT`` ``AzureOpenAIConfig.from_env()``: the resource endpoint
+``AZURE_OPENAI_API_KEY``  ... its key (never shown in a repr, log line or error)
+``OPENAI_API_VERSION``    ... the ``api-version``
+``AZURE_OPENAI_DEPLOYMENT`` ... the default deployment
 ========================  ===================================================================
 
 >>> Settings.from_env({"TOKMAN_TOKENIZER": "tiktoken"}).tokenizer
@@ -46,6 +50,10 @@ VARIABLES: dict[str, str] = {
     "TOKMAN_LEDGER_URL": "ledger_url",
     "TIKTOKEN_CACHE_DIR": "tiktoken_cache_dir",
     "DATA_GYM_CACHE_DIR": "tiktoken_cache_dir",
+    "AZURE_OPENAI_ENDPOINT": "azure_endpoint",
+    "AZURE_OPENAI_API_KEY": "azure_api_key",
+    "OPENAI_API_VERSION": "openai_api_version",
+    "AZURE_OPENAI_DEPLOYMENT": "azure_deployment",
 }
 
 
@@ -66,6 +74,8 @@ class Settings:
         ledger_url: ``$TOKMAN_LEDGER_URL``; kept out of ``repr`` since it may hold a password.
         tiktoken_cache_dir: ``$TIKTOKEN_CACHE_DIR``, else ``$DATA_GYM_CACHE_DIR``.
         tiktoken_cache_var: which of the two set ``tiktoken_cache_dir`` (for messages).
+        azure_endpoint, azure_api_key, openai_api_version, azure_deployment: the Azure OpenAI
+            variables `tokman.AzureOpenAIConfig.from_env` reads (the key kept out of ``repr``).
     """
 
     vocab_dir: Path | None = None
@@ -75,6 +85,10 @@ class Settings:
     ledger_url: str | None = field(default=None, repr=False)
     tiktoken_cache_dir: Path | None = None
     tiktoken_cache_var: str | None = None
+    azure_endpoint: str | None = None
+    azure_api_key: str | None = field(default=None, repr=False)
+    openai_api_version: str | None = None
+    azure_deployment: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -103,4 +117,8 @@ class Settings:
             ledger_url=env.get("TOKMAN_LEDGER_URL", "").strip() or None,
             tiktoken_cache_dir=None if cache_var is None else _path(env, cache_var),
             tiktoken_cache_var=cache_var,
+            azure_endpoint=env.get("AZURE_OPENAI_ENDPOINT", "").strip() or None,
+            azure_api_key=env.get("AZURE_OPENAI_API_KEY", "").strip() or None,
+            openai_api_version=env.get("OPENAI_API_VERSION", "").strip() or None,
+            azure_deployment=env.get("AZURE_OPENAI_DEPLOYMENT", "").strip() or None,
         )
