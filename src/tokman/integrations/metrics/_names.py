@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from typing import Final
 
+#: the logger a `MultiSink` reports a failing sink on.
+LOGGER: Final = "tokman.metrics"
+
 # ---- Prometheus: metric names (after the namespace prefix; base units; counters end in _total)
 
 #: the default metric name prefix: ``tokman_tokens_total``, ...

@@ -11,11 +11,12 @@ import logging
 import threading
 from typing import Protocol, runtime_checkable
 
+from tokman.integrations.metrics import _names as n
 from tokman.integrations.metrics._event import CallEvent
 
 __all__ = ["CollectingSink", "MetricsSink", "MultiSink", "NullSink"]
 
-_log = logging.getLogger("tokman.metrics")
+_log = logging.getLogger(n.LOGGER)
 
 
 @runtime_checkable
