@@ -519,3 +519,24 @@ def test_every_name_comes_from_names_module() -> None:
                 offenders.append((path.name, literal))
     assert offenders == []
     assert names.TOKEN_BUCKETS[0] == 1 and names.TOKEN_BUCKETS[-1] == 67108864
+
+
+def test_readme_metrics_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's Metrics example runs as written and prints the counters it promises."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Metrics\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md#metrics", "exec"), {})
+    printed = capsys.readouterr().out
+    assert (
+        'tokman_tokens_total{api="chat",deployment="",model="gpt-4o",provider="openai",'
+        'type="input"} 1200.0'
+    ) in printed
+    assert 'tokman_requests_total{api="chat",deployment="",model="gpt-4o",outcome="ok"' in printed
+    prometheus = [names.PROM_TOKENS, names.PROM_COST, names.PROM_REQUESTS, names.PROM_DURATION,
+                  names.PROM_RATELIMIT_WAIT, names.PROM_BUDGET_REMAINING]  # fmt: skip
+    otel = [names.OTEL_TOKEN_USAGE, names.OTEL_OPERATION_DURATION, names.OTEL_COST,
+            names.OTEL_REQUESTS, names.OTEL_INFERENCE_DURATION,
+            names.OTEL_INFERENCE_INPUT_TOKENS]  # fmt: skip
+    for name in [f"{names.PROM_NAMESPACE}_{suffix}" for suffix in prometheus] + otel:
+        assert f"`{name}`" in section, name
