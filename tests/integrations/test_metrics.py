@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -540,3 +541,28 @@ def test_readme_metrics_example_runs(capsys: pytest.CaptureFixture[str]) -> None
             names.OTEL_INFERENCE_INPUT_TOKENS]  # fmt: skip
     for name in [f"{names.PROM_NAMESPACE}_{suffix}" for suffix in prometheus] + otel:
         assert f"`{name}`" in section, name
+
+
+WORKER = """
+import sys
+from decimal import Decimal
+from tokman.integrations.metrics import CallEvent, PrometheusSink
+left = {"team-a": Decimal(sys.argv[1])}
+PrometheusSink().record_call(
+    CallEvent("chat", "openai", "ok", "gpt-4o", input_tokens=100, budget_remaining_usd=left)
+)
+"""
+
+
+def test_prometheus_multiprocess_mode(tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, workers' counters add up; the budget shows the last value."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for remaining in ("9", "7.5"):  # one worker process after the other
+        subprocess.run([sys.executable, "-c", WORKER, remaining], env=env, check=True)
+    from prometheus_client import multiprocess
+
+    served = CollectorRegistry()
+    multiprocess.MultiProcessCollector(served, path=str(tmp_path))
+    got = samples(served)
+    assert got[("tokman_tokens_total", labels(type="input", **OPENAI_CHAT))] == 200
+    assert got[("tokman_budget_remaining_usd", labels(budget="team-a"))] == 7.5
