@@ -219,6 +219,21 @@ def start_redis() -> Iterator[Callable[..., RedisServer]]:
         server.stop()
 
 
+@pytest.fixture
+def name(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A rate-limit quota name no other test uses (its Redis keys are deleted afterwards)."""
+    unique = f"t{uuid.uuid4().hex[:12]}"
+    yield unique
+    if "redis_url" in request.fixturenames:
+        import redis
+
+        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        keys = list(client.scan_iter(match=f"{{tokman:{unique}}}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
 def unique_prefix() -> str:
     """A table prefix no other test uses."""
     return f"t{uuid.uuid4().hex[:10]}_"

@@ -111,14 +111,7 @@ class _Shell:
                     "budgets", budgets, "a tokman.BudgetGuard(ledger) with budgets added"
                 )
         self.budgets = budgets
-        if metrics is not None and not callable(getattr(metrics, "record_call", None)):
-            raise InvalidRequestError(
-                "metrics",
-                metrics,
-                "a MetricsSink (an object with record_call(event)), e.g. "
-                "tokman.integrations.metrics.PrometheusSink()",
-            )
-        self.metrics = metrics
+        self.metrics = _as_sink(metrics)
         self.tags = check_tags(tags, "tags")
         if validate is not True and validate is not False:
             raise InvalidRequestError("validate", validate, "True or False")
@@ -477,6 +470,25 @@ class AsyncGuard(_Shell):
         """See `Guard.observe`."""
         if self.limiter is not None:
             await _aquietly(self.limiter.observe, status, headers)
+
+
+def _as_sink(metrics: Any) -> MetricsSink | None:
+    """A `MultiSink` of ``metrics`` (one sink or a list): a failing sink is logged once and
+    never fails the call or the other sinks."""
+    if metrics is None:
+        return None
+    from tokman.integrations.metrics import MultiSink
+
+    sinks = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+    for sink in sinks:
+        if not callable(getattr(sink, "record_call", None)):
+            raise InvalidRequestError(
+                "metrics",
+                sink,
+                "a MetricsSink (an object with record_call(event)), or a list of them, e.g. "
+                "tokman.integrations.metrics.PrometheusSink()",
+            )
+    return sinks[0] if len(sinks) == 1 and isinstance(sinks[0], MultiSink) else MultiSink(*sinks)
 
 
 def _as_ledger(ledger: Any) -> Ledger | None:
