@@ -33,6 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from tokman import models
+from tokman._args import find_lone_surrogate, not_utf8
 from tokman._units import check_tokens
 from tokman.counting import count, count_prompt
 from tokman.counting.embeddings import count_inputs
@@ -45,6 +46,7 @@ from tokman.testing._fake_server import FakeServer
 __all__ = ["FakeOpenAI", "FakeReply", "FakeRequest"]
 
 _REDACTED = "REDACTED"
+_BREAKS = re.compile(r"[\r\n\x00]")
 _SECRET_HEADERS = frozenset({"api-key", "authorization", "x-api-key"})
 _DIMENSIONS = 8
 # path -> (API, Azure?, deployment in the path?, api-version required?)
@@ -172,6 +174,8 @@ class FakeOpenAI:
     ) -> None:
         if not isinstance(reply, str):
             raise InvalidRequestError("reply", reply, "the assistant's reply as a str")
+        if find_lone_surrogate(reply, "reply"):
+            raise not_utf8("reply", reply)
         self.reply = reply
         self.cached_tokens = check_tokens(cached_tokens, "cached_tokens")
         self.reasoning_tokens = check_tokens(reasoning_tokens, "reasoning_tokens")
@@ -179,11 +183,21 @@ class FakeOpenAI:
             raise InvalidRequestError("dimensions", dimensions, "a positive vector length")
         self.dimensions = dimensions
         self.headers = _check_headers(headers, "headers")
+        if deployments is not None and not isinstance(deployments, Mapping):
+            raise InvalidRequestError(
+                "deployments", deployments, 'a dict such as {"chat-prod": "gpt-4o"}, or None'
+            )
         self.deployments = DeploymentMap.from_dict(
             dict(deployments or {}), origin="FakeOpenAI(deployments=)"
         )
-        for deployment in self.deployments.values():
-            models.get(deployment.model)  # an unknown model fails here, not on first request
+        for deployment in self.deployments.values():  # unknown models fail here, not later
+            try:
+                models.get(deployment.model)
+            except UnknownModelError as exc:
+                raise UnknownModelError(deployment.model, hint=(
+                    f"FakeOpenAI(deployments=) maps {deployment.name!r} to it; name a model "
+                    "tokman knows, or register it first with tokman.models.register()."
+                )) from exc  # fmt: skip
         self._lock = threading.Lock()
         self._state = _State()
 
@@ -228,7 +242,10 @@ class FakeOpenAI:
             raise InvalidRequestError("code", code, "the error code string, or None")
         if body is not None and not isinstance(body, (bytes, Mapping)):
             raise InvalidRequestError("body", body, "a JSON dict, bytes, or None")
-        raw = body if isinstance(body, bytes) or body is None else bodies.to_json(body)
+        try:
+            raw = body if isinstance(body, bytes) or body is None else bodies.to_json(body)
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequestError("body", body, "a dict that is JSON") from exc
         failure = _Failure(status, _check_headers(headers, "headers"), raw, code, times)
         with self._lock:
             self._state.failures.append(failure)
@@ -275,9 +292,18 @@ class FakeOpenAI:
         """Answer one HTTP request; record it. Every adapter calls this and only this.
 
         ``body`` is the raw request body (or an already parsed dict, for direct use).
+
+        Raises:
+            InvalidRequestError: an argument of the wrong type (a bad *request* is answered
+                with the API's 4xx instead).
         """
-        query = dict(query or {})
-        seen = {k.lower(): _redact(k.lower(), v) for k, v in (headers or {}).items()}
+        for name, value in (("method", method), ("path", path)):
+            if not isinstance(value, str) or not value:
+                raise InvalidRequestError(name, value, f"the HTTP {name} as a str")
+        query = _check_headers(query, "query", lower=False)
+        seen = {k: _redact(k, v) for k, v in _check_headers(headers, "headers").items()}
+        if body is not None and not isinstance(body, (bytes, Mapping)):
+            raise InvalidRequestError("body", body, "the raw body bytes, a dict, or None")
         parsed: Any = None
         usage: dict[str, Any] | None = None
         try:
@@ -503,12 +529,30 @@ def _redact(name: str, value: str) -> str:
     return f"{scheme} {_REDACTED}" if secret else _REDACTED
 
 
-def _check_headers(headers: Mapping[str, str] | None, field: str) -> dict[str, str]:
+def _check_headers(
+    headers: Mapping[str, str] | None, field: str, *, lower: bool = True
+) -> dict[str, str]:
+    """A copy of a dict of header (``lower``) or query names to str values, refused when a
+    value could not go on the wire (line breaks, NUL, non-latin-1 header text)."""
     if headers is None:
         return {}
     if not isinstance(headers, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        isinstance(k, str) and isinstance(v, str) and _wire_safe(k, v, header=lower)
+        for k, v in headers.items()
     ):
-        raise InvalidRequestError(field, headers, "a dict of header names to str values")
-    return {k.lower(): v for k, v in headers.items()}
+        raise InvalidRequestError(
+            field, headers, "a dict of names to str values (latin-1, no line breaks)"
+        )
+    return {k.lower() if lower else k: v for k, v in headers.items()}
 
+
+def _wire_safe(name: str, value: str, *, header: bool) -> bool:
+    if _BREAKS.search(name + value):
+        return False
+    if not header:
+        return True
+    try:
+        (name + value).encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return bool(name.strip())
