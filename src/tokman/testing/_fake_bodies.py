@@ -59,8 +59,13 @@ def _id(prefix: str) -> str:
 
 
 def to_json(data: Any) -> bytes:
-    """Compact JSON, as the API sends it."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact JSON, as the API sends it (non-ASCII raw; escaped when a lone surrogate, echoed
+    from a bad request, could not be UTF-8)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def sse(data: Any, event: str | None = None) -> bytes:

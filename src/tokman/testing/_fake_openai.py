@@ -37,7 +37,7 @@ from tokman._args import find_lone_surrogate, not_utf8
 from tokman._units import check_tokens
 from tokman.counting import count, count_prompt
 from tokman.counting.embeddings import count_inputs
-from tokman.errors import InvalidRequestError, UnknownModelError
+from tokman.errors import InvalidRequestError, TokmanError, UnknownModelError
 from tokman.models import DeploymentMap
 from tokman.requests import NormalizedRequest, normalize_request
 from tokman.testing import _fake_bodies as bodies
@@ -313,7 +313,7 @@ class FakeOpenAI:
             elif body:
                 parsed = _parse(body)
             self._scripted_failure(parsed)
-            if not isinstance(parsed, dict):
+            if not isinstance(parsed, dict) or not all(isinstance(k, str) for k in parsed):
                 raise _Refusal(400, bodies.error_body(
                     "We could not parse the JSON body of your request. The OpenAI API expects "
                     "a JSON payload."))  # fmt: skip
@@ -351,8 +351,8 @@ class FakeOpenAI:
             prompt = count_prompt(**{**body, "model": counted})
         except UnknownModelError as exc:
             raise _Refusal(404, bodies.error_body(str(exc), code="model_not_found")) from exc
-        except InvalidRequestError as exc:
-            raise _Refusal(400, json.dumps(exc.to_openai_error()).encode()) from exc
+        except TokmanError as exc:  # a malformed request: tokman's error, in OpenAI's shape
+            raise _Refusal(exc.http_status, bodies.to_json(exc.to_openai_error())) from exc
         _check_context(counted, prompt, "messages" if route.api == "chat" else "input")
         done = self._complete(route, request, counted, reported, prompt)
         cut = self._take_cut() if request.stream else None
