@@ -1,6 +1,7 @@
 """Every public entry point refuses bad input with a typed error that names the parameter.
 
-The entry points are listed from ``tokman.__all__`` and ``tokman.models.__all__``, so a new
+The entry points are listed from ``tokman.__all__``, ``tokman.models.__all__`` and
+``tokman.testing.__all__``, so a new
 public name fails `test_every_public_name_is_covered` until it has a baseline here. Each
 parameter of each entry point is then driven with generated bad values (None, wrong types,
 negatives, NaN, +-inf, 2**70, lone surrogates, nested junk, empty containers) while the other
@@ -26,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokman
-from tokman import models
+from tokman import models, testing
 from tokman.budgets import Reservation
 from tokman.errors import LimitExceededError, TokmanError
 
@@ -229,6 +230,36 @@ ENTRIES: dict[str, Entry] = {
     "models.register_model": Entry(
         models.register_model, lambda: {"info": models.get("gpt-4o")}
     ),
+    "testing.FakeClock": Entry(testing.FakeClock, dict, ("start", "monotonic")),
+    "testing.FakeOpenAI": Entry(
+        testing.FakeOpenAI,
+        lambda: {"reply": "Hi.", "deployments": {"dep": "gpt-4o"}},
+        ("reply", "cached_tokens", "reasoning_tokens", "deployments", "headers", "dimensions"),
+    ),
+    "testing.FakeOpenAI.fail_next": Entry(
+        lambda **kw: testing.FakeOpenAI().fail_next(**kw),
+        lambda: {"status": 429},
+        ("status", "headers", "body", "code", "times"),
+        procedure=True,
+        signature=testing.FakeOpenAI.fail_next,
+    ),
+    "testing.FakeOpenAI.cut_stream_next": Entry(
+        lambda **kw: testing.FakeOpenAI().cut_stream_next(**kw),
+        lambda: {"after": 2},
+        ("after",),
+        procedure=True,
+    ),
+    "testing.FakeOpenAI.handle": Entry(
+        lambda **kw: testing.FakeOpenAI().handle(**kw),
+        lambda: {"method": "POST", "path": "/v1/chat/completions",
+                 "body": {"model": "gpt-4o", "messages": HELLO}},
+        ("method", "path", "query", "headers", "body"),
+    ),
+    "testing.fake_response": Entry(
+        testing.fake_response,
+        dict,
+        ("kind", "prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens"),
+    ),
 }
 (_TMP / "models.json").write_text('{"models": []}', encoding="utf-8")
 
@@ -253,6 +284,10 @@ NOT_ENTRY_POINTS = {
     "models.memo": "internal cache hook for tokman's own layers",
     "models.reset": "takes no input",
     "models.deployments": "takes no input",
+    "testing.FakeReply": "result type: FakeOpenAI.handle() builds it",
+    "testing.FakeRequest": "result type: FakeOpenAI records it",
+    "testing.FakeServer": "built by FakeOpenAI.serve() around a checked FakeOpenAI",
+    "testing.batch_line": "wraps a fake_response() body as given, a test's own data",
 }
 
 #: (entry, parameter) -> predicate for values the parameter accepts, and why.
@@ -274,6 +309,7 @@ ALIASES = {("get_encoding", "name"): "encoding"}
 def _all_entries() -> list[str]:
     names = [n for n in tokman.__all__ if n not in NOT_ENTRY_POINTS]
     names += [f"models.{n}" for n in models.__all__ if callable(getattr(models, n))]
+    names += [f"testing.{n}" for n in testing.__all__]
     return names
 
 

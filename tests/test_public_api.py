@@ -27,6 +27,22 @@ def test_all_is_pinned() -> None:
     assert set(tokman._EXPORTS) <= EXPECTED_PUBLIC
 
 
+EXPECTED_TESTING = {
+    "FakeClock", "FakeOpenAI", "FakeReply", "FakeRequest", "FakeServer", "batch_line",
+    "fake_response",
+}  # fmt: skip
+
+
+def test_testing_all_is_pinned() -> None:
+    """tokman.testing's public helpers are pinned too: users' test suites import them."""
+    import tokman.testing
+
+    assert tokman.testing.__all__ == sorted(tokman.testing.__all__)
+    assert set(tokman.testing.__all__) == EXPECTED_TESTING
+    for name in tokman.testing.__all__:
+        assert getattr(tokman.testing, name) is not None, name
+
+
 def test_every_public_name_resolves() -> None:
     """Each name in __all__ is importable (lazily) from the top-level package."""
     for name in tokman.__all__:

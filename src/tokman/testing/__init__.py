@@ -16,6 +16,16 @@ pass ``clock=FakeClock()`` to `tokman.BudgetGuard` (and, later, the rate limiter
 from __future__ import annotations
 
 from tokman.testing._clock import FakeClock
+from tokman.testing._fake_openai import FakeOpenAI, FakeReply, FakeRequest
+from tokman.testing._fake_server import FakeServer
 from tokman.testing._responses import batch_line, fake_response
 
-__all__ = ["FakeClock", "batch_line", "fake_response"]
+__all__ = [
+    "FakeClock",
+    "FakeOpenAI",
+    "FakeReply",
+    "FakeRequest",
+    "FakeServer",
+    "batch_line",
+    "fake_response",
+]
