@@ -74,7 +74,7 @@ def test_fifty_concurrent_azure_calls(redis_url: str, name: str, tmp_path: Path)
 
             results = await asyncio.gather(*(one(i) for i in range(CALLS)))
             await raw.close()
-        await limiter.close()
+        await limiter.aclose()
         return results
 
     started = time.monotonic()

@@ -119,7 +119,7 @@ def test_chat_stream_gets_usage_without_the_caller_seeing_it(
     """A stream without include_usage: tokman asks for it, records it, hides the extra chunk."""
     client = tokman.instrument(_client(fake), ledger=ledger)
     chunks = list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
-    assert json.loads(fake.requests[-1].body)["stream_options"] == {"include_usage": True}
+    assert fake.requests[-1].body["stream_options"] == {"include_usage": True}
     assert all(chunk.usage is None for chunk in chunks)
     assert all(chunk.choices for chunk in chunks)
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
@@ -271,16 +271,16 @@ def test_azure_config_builds_an_instrumented_client(
 
 
 def test_rate_limit_refusal_is_both_tokmans_and_the_sdks_error(
-    fake: FakeOpenAI, ledger: Ledger
+    fake: FakeOpenAI, ledger: Ledger, name: str
 ) -> None:
     """No room within max_wait: RateLimitExceededError and openai.RateLimitError, nothing sent."""
     clock = FakeClock()
-    limiter = RateLimiter(Quota(tpm=100, rpm=60), clock=clock)
+    limiter = RateLimiter(Quota(tpm=100, rpm=60), clock=clock, name=name)
     client = tokman.instrument(_client(fake), ledger=ledger, limiter=limiter, max_wait=0)
-    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=50)
+    client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=80)
     sent = len(fake.requests)
     with pytest.raises(RateLimitExceededError) as caught:
-        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=50)
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=80)
     error = caught.value
     assert isinstance(error, openai.RateLimitError)
     assert error.status_code == 429 and error.code == "rate_limit_exceeded"
@@ -290,9 +290,9 @@ def test_rate_limit_refusal_is_both_tokmans_and_the_sdks_error(
     assert len(ledger.query()) == 1
 
 
-def test_limiter_is_settled_to_the_real_usage(fake: FakeOpenAI) -> None:
+def test_limiter_is_settled_to_the_real_usage(fake: FakeOpenAI, name: str) -> None:
     """The reservation (prompt + max_tokens) is replaced by the served total in its window."""
-    limiter = RateLimiter(Quota(tpm=10_000, rpm=60), clock=FakeClock())
+    limiter = RateLimiter(Quota(tpm=10_000, rpm=60), clock=FakeClock(), name=name)
     client = tokman.instrument(_client(fake), limiter=limiter)
     client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=500)
     served = _served(fake)
@@ -356,12 +356,13 @@ def test_unknown_model_raises_or_passes_by_on_error(
 
 
 def test_upstream_429_pauses_the_limiter_and_the_retry_is_recorded(
-    fake: FakeOpenAI, ledger: Ledger
+    fake: FakeOpenAI, ledger: Ledger, name: str
 ) -> None:
     """A 429 releases the reservation, pauses the quota for retry-after, records the failure;
-    the SDK's retry goes through the transport again and is recorded once."""
+    the SDK's retry goes through the transport again, waits out the pause (the limiter sleeps
+    on the fake clock) and is recorded once."""
     clock = FakeClock()
-    limiter = RateLimiter(Quota(tpm=100_000, rpm=600), clock=clock)
+    limiter = RateLimiter(Quota(tpm=100_000, rpm=600), clock=clock, sleep=clock.advance, name=name)
     fake.fail_next(status=429, headers={"retry-after-ms": "20"})
     client = tokman.instrument(_client(fake, max_retries=1), ledger=ledger, limiter=limiter)
     client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=10)
@@ -370,18 +371,16 @@ def test_upstream_429_pauses_the_limiter_and_the_retry_is_recorded(
     assert rows[0].total_tokens == 0
     served = _served(fake)
     assert limiter.usage() == (_prompt(served) + _completion(served), 1)  # the 429 released
-    assert limiter.try_acquire(1) is None  # paused by retry-after (the fake clock stands still)
-    clock.advance(0.05)
-    assert limiter.try_acquire(1) is not None
+    assert clock.monotonic() >= 0.02  # the retry waited out the pause retry-after-ms asked for
 
 
 def test_upstream_500_without_retries_releases_everything(
-    fake: FakeOpenAI, ledger: Ledger
+    fake: FakeOpenAI, ledger: Ledger, name: str
 ) -> None:
     """The SDK raises its own error; the reservation and the budget hold are released."""
     guard = BudgetGuard(ledger)
     guard.add(Budget("team", Decimal("5")))
-    limiter = RateLimiter(Quota(tpm=100_000, rpm=600), clock=FakeClock())
+    limiter = RateLimiter(Quota(tpm=100_000, rpm=600), clock=FakeClock(), name=name)
     fake.fail_next(status=500)
     client = tokman.instrument(
         _client(fake, max_retries=0), ledger=ledger, limiter=limiter, budgets=guard
@@ -396,11 +395,11 @@ def test_upstream_500_without_retries_releases_everything(
 # -- async ------------------------------------------------------------------------------------
 
 
-def test_async_clients(fake: FakeOpenAI, ledger: Ledger) -> None:
+def test_async_clients(fake: FakeOpenAI, ledger: Ledger, name: str) -> None:
     """AsyncOpenAI and AsyncAzureOpenAI: plain, streaming, closed early; AsyncRateLimiter."""
 
     async def main() -> None:
-        limiter = AsyncRateLimiter(Quota(tpm=1_000_000, rpm=6_000))
+        limiter = AsyncRateLimiter(Quota(tpm=1_000_000, rpm=6_000), name=name)
         plain = openai.AsyncOpenAI(
             api_key=KEY, http_client=HTTP.AsyncClient(transport=fake.transport(module=HTTP))
         )
@@ -433,7 +432,7 @@ def test_async_clients(fake: FakeOpenAI, ledger: Ledger) -> None:
 # -- arguments --------------------------------------------------------------------------------
 
 
-def test_bad_arguments_are_refused_by_name(fake: FakeOpenAI) -> None:
+def test_bad_arguments_are_refused_by_name(fake: FakeOpenAI, name: str) -> None:
     """Not a client, instrumenting twice, a sync limiter on an async client, a bad ledger."""
     with pytest.raises(InvalidRequestError, match="client"):
         tokman.instrument(object())
@@ -444,7 +443,7 @@ def test_bad_arguments_are_refused_by_name(fake: FakeOpenAI) -> None:
         api_key=KEY, http_client=HTTP.AsyncClient(transport=fake.transport(module=HTTP))
     )
     with pytest.raises(InvalidRequestError, match="AsyncRateLimiter"):
-        tokman.instrument(async_client, limiter=RateLimiter(Quota(tpm=10, rpm=1)))
+        tokman.instrument(async_client, limiter=RateLimiter(Quota(tpm=10, rpm=1), name=name))
     with pytest.raises(InvalidRequestError, match="ledger"):
         tokman.instrument(_client(fake), ledger=42)  # type: ignore[arg-type]
     with pytest.raises(InvalidRequestError, match="on_error"):

@@ -54,6 +54,18 @@ def _version(openai: ModuleType) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def _http_module(http: Any) -> ModuleType:
+    """``httpx`` or ``httpx2``: the module of the SDK client's HTTP client (the SDK's default
+    client is its own subclass of one of them)."""
+    for klass in type(http).__mro__:
+        root = klass.__module__.partition(".")[0]
+        if root in ("httpx", "httpx2"):
+            return sys.modules[root]
+    raise InvalidRequestError(
+        "client", http, "an openai client on an httpx or httpx2 HTTP client"
+    )
+
+
 def instrument(
     client: _Client,
     *,
@@ -115,7 +127,7 @@ def instrument(
     }  # fmt: skip
     guard = AsyncGuard(**options) if asynchronous else Guard(**options)
     http = client._client
-    httpx = sys.modules[type(http).__module__.partition(".")[0]]
+    httpx = _http_module(http)
     sync_cls, async_cls = transport_classes(httpx)
     cls = async_cls if asynchronous else sync_cls
     if isinstance(http._transport, cls):
@@ -125,7 +137,7 @@ def instrument(
     raise_errors = _version(openai) >= _RAISES_THROUGH
 
     def wrap(transport: Any) -> Any:
-        return cls(transport, guard, azure=azure, raise_errors=raise_errors)
+        return cls(transport, guard, azure=azure, raise_errors=raise_errors, owner=http)
 
     wrapped = copy.copy(http)
     wrapped._transport = wrap(http._transport)

@@ -11,6 +11,11 @@ covered goes straight to the wrapped transport. A covered one is planned and adm
 guard (a refusal raises before any byte is sent), its body rewritten when tokman asks for
 stream usage, and sent; a whole response is read and settled, a stream is handed back wrapped
 in a tap that settles when it ends, is cut, or is closed early.
+
+The wrapped transport (the connection pool) stays the original HTTP client's: each tokman
+transport keeps that client alive (``owner``) and never closes the pool itself, so the
+original client and its instrumented copy can both be used, and the pool is closed when the
+original client is closed or collected (the SDK's default client closes itself on ``__del__``).
 """
 
 from __future__ import annotations
@@ -121,10 +126,13 @@ def transport_classes(httpx: ModuleType) -> tuple[type[Any], type[Any]]:
     class Transport(httpx.BaseTransport):  # type: ignore[name-defined,misc]
         """Wraps the SDK client's transport; see the module docstring."""
 
-        def __init__(self, inner: Any, guard: Guard, *, azure: bool, raise_errors: bool) -> None:
+        def __init__(
+            self, inner: Any, guard: Guard, *, azure: bool, raise_errors: bool, owner: Any
+        ) -> None:
             self.inner, self.guard, self.azure, self.raise_errors = (
                 inner, guard, azure, raise_errors,
             )  # fmt: skip
+            self.owner = owner
 
         def handle_request(self, request: Any) -> Any:
             call = _call(request, self.azure)
@@ -160,17 +168,18 @@ def transport_classes(httpx: ModuleType) -> tuple[type[Any], type[Any]]:
             )
 
         def close(self) -> None:
-            self.inner.close()
+            """The wrapped transport belongs to the original client (`owner`): it closes it."""
 
     class AsyncTransport(httpx.AsyncBaseTransport):  # type: ignore[name-defined,misc]
         """`Transport` for asyncio."""
 
         def __init__(
-            self, inner: Any, guard: AsyncGuard, *, azure: bool, raise_errors: bool
+            self, inner: Any, guard: AsyncGuard, *, azure: bool, raise_errors: bool, owner: Any
         ) -> None:
             self.inner, self.guard, self.azure, self.raise_errors = (
                 inner, guard, azure, raise_errors,
             )  # fmt: skip
+            self.owner = owner
 
         async def handle_async_request(self, request: Any) -> Any:
             call = _call(request, self.azure)
@@ -206,6 +215,6 @@ def transport_classes(httpx: ModuleType) -> tuple[type[Any], type[Any]]:
             )
 
         async def aclose(self) -> None:
-            await self.inner.aclose()
+            """See `Transport.close`."""
 
     return Transport, AsyncTransport
