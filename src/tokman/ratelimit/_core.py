@@ -35,7 +35,7 @@ short window):
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["CLAIM_GRACE_US", "Decision", "WindowLog"]
 
@@ -44,9 +44,11 @@ __all__ = ["CLAIM_GRACE_US", "Decision", "WindowLog"]
 CLAIM_GRACE_US = 2_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The answer to a reservation: admitted at ``time`` (µs), or wait ``retry_after_us``."""
+class Decision(NamedTuple):
+    """The answer to a reservation: admitted at ``time`` (µs), or wait ``retry_after_us``.
+
+    A named tuple (immutable, compared by value) rather than a frozen dataclass: one is made
+    for every admission, and a tuple is built several times faster."""
 
     admitted: bool
     time: int  #: the decision's clock reading (the entry's time when admitted), µs
@@ -130,7 +132,6 @@ class WindowLog:
         now: int,
         key: str,
         tokens: int,
-        *,
         tpm: int,
         request_limit: int,
         token_window: int,
@@ -155,8 +156,9 @@ class WindowLog:
             and requests + 1 + claim_requests <= request_limit
         ):
             self.entries[key] = [now, tokens]
-            self._times.append((now, key))
-            self._requests.append((now, key))
+            stamp = (now, key)  # one tuple in both queues
+            self._times.append(stamp)
+            self._requests.append(stamp)
             self.request_ids.add(key)
             self.used += tokens
             if waiter is not None and self.claim_id == waiter:
@@ -215,7 +217,6 @@ class WindowLog:
         now: int,
         key: str,
         remaining: int,
-        *,
         tpm: int,
         token_window: int,
         request_window: int,
