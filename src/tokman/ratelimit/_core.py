@@ -3,8 +3,11 @@
 Every backend makes exactly these decisions: `WindowLog` *is* the memory backend's state, and
 the Redis backend's Lua script (``_redis.LUA``) is a line-by-line mirror of it on Redis data
 structures (a differential test drives both with the same operations and clock readings and
-compares every answer). Nothing here reads a clock, sleeps or does I/O: time comes in as an
-argument, in integer microseconds, so memory and Redis compute with the same integers.
+compares every answer). The script only skips work whose answer it already knows: it counts
+the request window when its count of all entries (an upper bound) leaves no room.
+
+Nothing here reads a clock, sleeps or does I/O: time comes in as an argument, in integer
+microseconds, so memory and Redis compute with the same integers.
 
 The model (Azure's: a request is charged its *estimate* when it arrives; RPM is checked over a
 short window):

@@ -1,9 +1,9 @@
 """The Redis backend: one Lua script that mirrors `tokman.ratelimit._core.WindowLog` exactly.
 
 Every operation (reserve, settle, release, unclaim, pause, lower, usage) is one ``EVALSHA`` of
-`LUA` (redis-py's ``Script`` reloads it after a ``NOSCRIPT``: restart, failover,
-``SCRIPT FLUSH``), so a reservation checks and takes TPM and RPM together, all or nothing, with
-no other client in between. The script reads the time with ``TIME`` (the server's clock, one
+`LUA` (loaded again after a ``NOSCRIPT``: restart, failover, ``SCRIPT FLUSH``), so a
+reservation checks and takes TPM and RPM together, all or nothing, with no other client in
+between. The script reads the time with ``TIME`` (the server's clock, one
 for every process; µs) unless the caller passes a clock reading (tests on a fake clock).
 
 Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them in one slot:
@@ -14,23 +14,31 @@ Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them
 * ``...:o`` zset of the entries that count as no request (from ``lower``), by time: the
   requests in the request window are ``ZCOUNT`` of ``:t`` minus ``ZCOUNT`` of ``:o`` over it
   (so `Quota` requires ``request_window <= token_window``);
-* ``...:m`` hash: ``used`` (tokens of the live entries), ``paused``, the claim ``cid`` /
-  ``ctok`` / ``cuntil``, ``nlow`` (entries in ``:o``), ``exp``, ``oldest`` (a lower bound of
-  the entries' times, so a decision looks for expired entries only when some may exist).
+* ``...:m`` hash: ``used`` (tokens of the live entries), ``n`` (members of ``:t``: at least
+  the requests in the request window, so the script counts them with ``ZCOUNT`` only when
+  ``n`` alone leaves no room), ``paused``, the claim ``cid`` / ``ctok`` / ``cuntil`` (``cid``
+  ``''``: none), ``nlow`` (entries in ``:o``), ``exp``, ``oldest`` (a lower bound of the
+  entries' times, so a decision looks for expired entries only when some may exist).
 
-A typical admission is five commands inside the script (HMGET, TIME, ZCOUNT, ZADD, HSET).
+A typical admission is four commands inside the script (TIME, HMGET, ZADD, one HSET of the
+fields that changed), in one ``EVALSHA`` of 10 arguments. Why it is lean (issue 11: no slower
+than limits / throttled-py): every command and every string-to-number conversion in the script
+costs the server a fraction of a µs on each call, and every argument costs the client packing.
+So the claim grace is part of the script text, the clock reading (tests only) is the last,
+optional argument, and an admission answers a bare integer (its time).
 
 Expiry: every key lives at least as long as the longest of the token window, the pause and the
 claim after the last operation, so an idle quota leaves nothing behind. To spend one
 ``PEXPIRE`` per key only now and then, the script sets twice that span and records in ``exp``
 (on the deciding clock) until when the keys are known to live; it renews when the span would
 pass ``exp``, when the meta hash is new, or when an entry key may have been (re)created. (With
-a caller's clock instead of ``TIME``, that clock must run at real speed.) Memory is one hash
-field and one zset member per reservation in the window: O(requests), not O(tokens).
+a caller's clock instead of ``TIME``, that clock must run at real speed.) Memory is one
+zset member per reservation in the window: O(requests), not O(tokens).
 
 The sync backend uses ``redis.Redis`` (or ``redis.cluster.RedisCluster``), the async one
 ``redis.asyncio``'s twins: no thread hand-off. Driver failures become `StorageError` through
-`tokman._backends.storage_errors` (connection failures are ``retryable``).
+`tokman._backends.storage_error` (connection failures are ``retryable``), called from an
+``except`` rather than a context manager entered on every call.
 """
 
 from __future__ import annotations
@@ -46,23 +54,23 @@ from tokman.ratelimit._quota import Quota
 __all__ = ["LUA", "AsyncRedisBackend", "RedisBackend"]
 
 _SCRIPT = """
+local call, tonumber, argv = redis.call, tonumber, ARGV  -- locals: no global lookups
 local kt, ko, km = KEYS[1], KEYS[2], KEYS[3]
-local op = ARGV[1]
-local tpm, rlimit = tonumber(ARGV[2]), tonumber(ARGV[3])
-local tw, rw = tonumber(ARGV[4]), tonumber(ARGV[5])
--- ARGV[6..8]: the operation's operands (trailing ones may be absent); ARGV[9]: a clock reading
-local now = tonumber(ARGV[9])
+local op = argv[1]
+local tpm, rlimit = tonumber(argv[2]), tonumber(argv[3])
+local tw, rw = tonumber(argv[4]), tonumber(argv[5])
+-- argv[6..8]: the operation's operands (trailing ones may be absent); argv[9]: a clock reading
+local now = tonumber(argv[9])
 if not now then
-  local t = redis.call('TIME')
+  local t = call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local grace = CLAIM_GRACE_US
 
-local meta = redis.call('HMGET', km, 'used', 'n', 'oldest', 'exp', 'paused', 'cid', 'ctok',
-                        'cuntil', 'nlow')
+local meta = call('HMGET', km, 'used', 'n', 'oldest', 'exp', 'paused', 'cid', 'ctok', 'cuntil',
+                  'nlow')
 local used = tonumber(meta[1]) or 0
-local n0 = tonumber(meta[2])
-local n = n0 or redis.call('ZCARD', kt)  -- entries in :t, at least (absent: count them once)
+local n = tonumber(meta[2]) or call('ZCARD', kt)  -- members of :t, at least (none: count)
 local oldest = tonumber(meta[3])
 local exp = tonumber(meta[4]) or 0
 local paused = tonumber(meta[5]) or 0
@@ -71,8 +79,7 @@ if cid == '' then cid = false end
 local ctok = tonumber(meta[7]) or 0
 local cuntil = tonumber(meta[8]) or 0
 local nlow = tonumber(meta[9]) or 0
-local used0, oldest0, paused0, cid0, ctok0, cuntil0, nlow0 =
-  used, oldest, paused, cid, ctok, cuntil, nlow
+local oldest0, paused0, cid0, ctok0, cuntil0, nlow0 = oldest, paused, cid, ctok, cuntil, nlow
 
 local function tokens_of(member)
   return tonumber(string.match(member, '|(%d+)$'))
@@ -83,14 +90,14 @@ end
 -- in :t with the same time, so :o has expired members only when :t has.
 local cut = now - tw
 if (not oldest) or oldest <= cut then
-  local old = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
+  local old = call('ZRANGEBYSCORE', kt, '-inf', cut)
   if #old > 0 then
     for i = 1, #old do used = used - tokens_of(old[i]) end
-    redis.call('ZREMRANGEBYRANK', kt, 0, #old - 1)
+    call('ZREMRANGEBYRANK', kt, 0, #old - 1)
     n = n - #old
-    if nlow > 0 then nlow = nlow - redis.call('ZREMRANGEBYSCORE', ko, '-inf', cut) end
+    if nlow > 0 then nlow = nlow - call('ZREMRANGEBYSCORE', ko, '-inf', cut) end
   end
-  local first = redis.call('ZRANGE', kt, 0, 0, 'WITHSCORES')
+  local first = call('ZRANGE', kt, 0, 0, 'WITHSCORES')
   oldest = tonumber(first[2])
 end
 if cid and cuntil <= now then cid = false; ctok = 0; cuntil = 0 end
@@ -101,24 +108,23 @@ local function rlo()  -- the request window's exclusive lower bound, formatted o
   return rfloor
 end
 local function requests()
-  local count = redis.call('ZCOUNT', kt, rlo(), '+inf')
-  if nlow > 0 then count = count - redis.call('ZCOUNT', ko, rlo(), '+inf') end
+  local count = call('ZCOUNT', kt, rlo(), '+inf')
+  if nlow > 0 then count = count - call('ZCOUNT', ko, rlo(), '+inf') end
   return count
 end
 
 local function add(member)
-  redis.call('ZADD', kt, now, member)
+  call('ZADD', kt, now, member)
   n = n + 1
   if not oldest then oldest = now end
 end
 
--- one HSET of the fields that changed; `exp` and the keys' expiry only when due
+-- one HSET: the entries' totals, and whichever other fields changed; `exp` and the keys'
+-- expiry only when due
 local function save(created)
   local span = math.max(tw, paused - now, cuntil - now)
   local renew = created or exp == 0 or now + span > exp
   local f = {}
-  if used ~= used0 then f[#f + 1] = 'used'; f[#f + 1] = used end
-  if n ~= n0 then f[#f + 1] = 'n'; f[#f + 1] = n end
   if oldest ~= oldest0 then f[#f + 1] = 'oldest'; f[#f + 1] = oldest or '' end
   if paused ~= paused0 then f[#f + 1] = 'paused'; f[#f + 1] = paused end
   if cid ~= cid0 or ctok ~= ctok0 or cuntil ~= cuntil0 then
@@ -128,15 +134,15 @@ local function save(created)
   end
   if nlow ~= nlow0 then f[#f + 1] = 'nlow'; f[#f + 1] = nlow end
   if renew then exp = now + 2 * span; f[#f + 1] = 'exp'; f[#f + 1] = exp end
-  if #f > 0 then redis.call('HSET', km, unpack(f)) end
+  call('HSET', km, 'used', used, 'n', n, unpack(f))
   if renew then
     local ttl = math.ceil(2 * span / 1000) + 1000
-    for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
+    for _, k in ipairs(KEYS) do call('PEXPIRE', k, ttl) end
   end
 end
 
 if op == 'reserve' then
-  local tokens, waiter = tonumber(ARGV[7]), ARGV[8] or ''
+  local tokens, waiter = tonumber(argv[7]), argv[8] or ''
   local other = cid and cid ~= waiter
   local ct, cr = 0, 0
   if other then ct = ctok; cr = 1 end
@@ -146,7 +152,7 @@ if op == 'reserve' then
   local is_paused = now < paused
   if (not is_paused) and used + tokens + ct <= tpm and count + 1 + cr <= rlimit then
     local empty = (not oldest) or used == 0 or n == 0  -- the zset may be gone: renew
-    add(ARGV[6] .. '|' .. ARGV[7])
+    add(argv[6] .. '|' .. argv[7])
     used = used + tokens
     if waiter ~= '' and cid == waiter then cid = false; ctok = 0; cuntil = 0 end
     save(empty)
@@ -162,7 +168,7 @@ if op == 'reserve' then
       local found = tw
       local freed, start, done = 0, 0, false
       while not done do
-        local chunk = redis.call('ZRANGE', kt, start, start + 255, 'WITHSCORES')
+        local chunk = call('ZRANGE', kt, start, start + 255, 'WITHSCORES')
         if #chunk == 0 then break end
         for i = 1, #chunk, 2 do
           freed = freed + tokens_of(chunk[i])
@@ -180,16 +186,16 @@ if op == 'reserve' then
     if need > 0 then
       local found = rw
       if nlow == 0 then
-        local e = redis.call('ZRANGEBYSCORE', kt, rlo(), '+inf', 'WITHSCORES', 'LIMIT', need - 1, 1)
+        local e = call('ZRANGEBYSCORE', kt, rlo(), '+inf', 'WITHSCORES', 'LIMIT', need - 1, 1)
         if #e > 0 then found = tonumber(e[2]) + rw - now end
       else
         local seen, offset = 0, 0
         while seen < need do
-          local chunk = redis.call('ZRANGEBYSCORE', kt, rlo(), '+inf', 'WITHSCORES', 'LIMIT',
-                                   offset, 256)
+          local chunk = call('ZRANGEBYSCORE', kt, rlo(), '+inf', 'WITHSCORES', 'LIMIT',
+                             offset, 256)
           if #chunk == 0 then break end
           for i = 1, #chunk, 2 do
-            if not redis.call('ZSCORE', ko, chunk[i]) then
+            if not call('ZSCORE', ko, chunk[i]) then
               seen = seen + 1
               if seen >= need then found = tonumber(chunk[i + 1]) + rw - now; break end
             end
@@ -207,34 +213,34 @@ if op == 'reserve' then
   save(false)
   return {now, wait}
 elseif op == 'settle' then
-  local before = ARGV[6] .. '|' .. ARGV[7]
-  local at = redis.call('ZSCORE', kt, before)
+  local before = argv[6] .. '|' .. argv[7]
+  local at = call('ZSCORE', kt, before)
   if not at then save(false); return 0 end
-  redis.call('ZREM', kt, before)
-  redis.call('ZADD', kt, at, ARGV[6] .. '|' .. ARGV[8])
-  used = used + tonumber(ARGV[8]) - tonumber(ARGV[7])
+  call('ZREM', kt, before)
+  call('ZADD', kt, at, argv[6] .. '|' .. argv[8])
+  used = used + tonumber(argv[8]) - tonumber(argv[7])
   save(false)
   return 1
 elseif op == 'release' then
-  if redis.call('ZREM', kt, ARGV[6] .. '|' .. ARGV[7]) == 0 then save(false); return 0 end
-  used = used - tonumber(ARGV[7])
+  if call('ZREM', kt, argv[6] .. '|' .. argv[7]) == 0 then save(false); return 0 end
+  used = used - tonumber(argv[7])
   n = n - 1
   save(false)
   return 1
 elseif op == 'unclaim' then
-  if cid and cid == ARGV[6] then cid = false; ctok = 0; cuntil = 0 end
+  if cid and cid == argv[6] then cid = false; ctok = 0; cuntil = 0 end
   save(false)
   return 1
 elseif op == 'pause' then
-  paused = math.max(paused, now + tonumber(ARGV[7]))
+  paused = math.max(paused, now + tonumber(argv[7]))
   save(false)
   return 1
 elseif op == 'lower' then
-  local excess = tpm - used - tonumber(ARGV[7])
+  local excess = tpm - used - tonumber(argv[7])
   if excess <= 0 then save(false); return 0 end
-  local member = ARGV[6] .. '|' .. string.format('%d', excess)
+  local member = argv[6] .. '|' .. string.format('%d', excess)
   add(member)
-  redis.call('ZADD', ko, now, member)
+  call('ZADD', ko, now, member)
   nlow = nlow + 1
   used = used + excess
   save(true)
