@@ -1,7 +1,8 @@
 """Rate-limiter admission cost: tokman vs ``limits`` (sliding-window counter) and ``throttled-py``
 (GCRA), in memory and on the same Redis.
 
-What is timed, per admitted request, sequentially on one client (best of ``--repeat`` runs):
+What is timed, per admitted request, sequentially on one client (best of ``--repeat`` rounds;
+each round runs every case once, in turn):
 
 * tokman: ``try_acquire(tokens)`` (TPM and RPM reserved together, one EVALSHA on Redis) and
   ``try_acquire`` + ``settle(actual)`` (the refund into the reservation's own window: a second
@@ -15,7 +16,7 @@ What is timed, per admitted request, sequentially on one client (best of ``--rep
 The quota is far above what the run admits, so every call is an admission. Goal (issue 11):
 tokman no slower than either peer for what they can do, while they cannot refund or reserve TPM
 and RPM together. Also prints the Redis memory one window of 4,000-token reservations takes.
-Run: ``python benchmarks/bench_ratelimit.py [--n 5000] [--redis redis://127.0.0.1:6379/0]``.
+Run: ``python benchmarks/bench_ratelimit.py [--n 1000] [--repeat 10] [--redis redis://127.0.0.1:6379/0]``.
 """
 
 from __future__ import annotations
@@ -43,17 +44,22 @@ def _script_usec(client: redis.Redis | None) -> float:
 
 
 def _best(
-    run: Callable[[int], None], n: int, repeat: int, client: redis.Redis | None = None
-) -> tuple[float, float]:
-    """(µs per operation, best of ``repeat``; server µs in scripts per operation, on Redis)."""
-    best, server = float("inf"), float("inf")
+    runs: dict[str, Callable[[int], None]], n: int, repeat: int, client: redis.Redis | None = None
+) -> dict[str, tuple[float, float]]:
+    """Per case: (µs per operation, best of ``repeat``; server µs in scripts per operation).
+
+    The cases take turns, one run of each per round, so a slow phase of a shared machine (other
+    processes, CPU frequency) hits every library alike instead of whichever ran during it."""
+    best = {label: (float("inf"), float("inf")) for label in runs}
     for _ in range(repeat):
-        before = _script_usec(client)
-        start = time.perf_counter()
-        run(n)
-        best = min(best, (time.perf_counter() - start) / n * 1e6)
-        server = min(server, (_script_usec(client) - before) / n)
-    return best, server
+        for label, run in runs.items():
+            before = _script_usec(client)
+            start = time.perf_counter()
+            run(n)
+            elapsed = (time.perf_counter() - start) / n * 1e6
+            server = (_script_usec(client) - before) / n
+            best[label] = (min(best[label][0], elapsed), min(best[label][1], server))
+    return best
 
 
 def _sizes(n: int) -> list[int]:
@@ -117,7 +123,7 @@ def throttled_runs(url: str) -> dict[str, Callable[[int], None]]:
     return {"TPM only": tokens_only, "TPM + RPM (2 calls)": both}
 
 
-def _async_tokman(url: str, n: int, tasks: int = 20) -> float:
+def _async_tokman(url: str, n: int, *, settle: bool, tasks: int = 20) -> float:
     async def main() -> float:
         limiter = AsyncRateLimiter(
             Quota(tpm=BIG, rpm=BIG), url, name=f"bench-{uuid.uuid4().hex[:8]}"
@@ -128,7 +134,8 @@ def _async_tokman(url: str, n: int, tasks: int = 20) -> float:
             for tokens in part:
                 hold = await limiter.try_acquire(tokens)
                 assert hold is not None
-                await hold.settle(tokens // 3)
+                if settle:
+                    await hold.settle(tokens // 3)
 
         start = time.perf_counter()
         await asyncio.gather(*(worker(sizes[i::tasks]) for i in range(tasks)))
@@ -175,23 +182,28 @@ def _memory_footprint(url: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=5_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--n", type=int, default=1_000)
+    parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     args = parser.parse_args()
     for url in ("memory://", args.redis):
         where = "memory" if url == "memory://" else "Redis"
         n = args.n * (10 if url == "memory://" else 1)
-        print(f"\n{where}: µs per admitted request (sequential, best of {args.repeat}, n={n:,})")
+        print(
+            f"\n{where}: µs per admitted request (sequential, best of {args.repeat} rounds, "
+            f"n={n:,})"
+        )
         client = None if url == "memory://" else redis.Redis.from_url(url)
-        rows: dict[str, tuple[float, float]] = {}
-        for lib, runs in (
-            ("tokman", tokman_runs(url)),
-            ("limits sliding-window counter", limits_runs(url)),
-            ("throttled-py GCRA", throttled_runs(url)),
-        ):
-            for label, run in runs.items():
-                rows[f"{lib}: {label}"] = _best(run, n, args.repeat, client)
+        runs = {
+            f"{lib}: {label}": run
+            for lib, lib_runs in (
+                ("tokman", tokman_runs(url)),
+                ("limits sliding-window counter", limits_runs(url)),
+                ("throttled-py GCRA", throttled_runs(url)),
+            )
+            for label, run in lib_runs.items()
+        }
+        rows = _best(runs, n, args.repeat, client)
         width = max(len(k) for k in rows)
         base = rows["tokman: reserve TPM+RPM"][0]
         for label, (us, server) in rows.items():
@@ -201,10 +213,11 @@ def main() -> None:
                 + inside
             )
         if url != "memory://":
+            many = args.n * 5
             print(
-                "  async, 20 tasks: tokman acquire+settle "
-                f"{_async_tokman(url, args.n):,.0f}/s; throttled-py GCRA limit "
-                f"{_async_throttled(url, args.n):,.0f}/s"
+                f"  async, 20 tasks: tokman acquire {_async_tokman(url, many, settle=False):,.0f}/s"
+                f", acquire+settle {_async_tokman(url, many, settle=True):,.0f}/s; "
+                f"throttled-py GCRA limit {_async_throttled(url, many):,.0f}/s"
             )
             print(
                 "  Redis memory for a full window (250 x 4,000 tokens of a 1M TPM quota): "

@@ -13,8 +13,9 @@ see (messages, logs, reprs) is built from that form:
   value and the fix for every malformed URL) and the redactor it shares its splitting rules with;
 * `Factories`: a component's (ledger, rate limiter...) table of family -> store factory, which
   imports the driver lazily (`MissingDependencyError` names the extra);
-* `storage_errors`: the one context manager that turns driver failures (SQLAlchemy, psycopg,
-  sqlite3, redis-py, OSError) into `StorageError` with its ``url``/``retryable``/``action``.
+* `storage_error` / `storage_errors`: the one mapping (a function, and a context manager over
+  it) of driver failures (SQLAlchemy, psycopg, sqlite3, redis-py, OSError) to `StorageError`
+  with its ``url``/``retryable``/``action``.
 
 This is a bottom layer: at import time it loads only `tokman.errors` and the standard library
 (``import tokman`` must not import a database driver); drivers are imported when a store opens.
@@ -46,6 +47,7 @@ __all__ = [
     "check_table_prefix",
     "parse_url",
     "redact",
+    "storage_error",
     "storage_errors",
 ]
 
@@ -458,27 +460,40 @@ _FIX = (
 )
 
 
+def storage_error(
+    exc: BaseException, url: BackendURL, action: str, *, what: str = "ledger", fix: str = _FIX
+) -> StorageError | None:
+    """The `StorageError` that driver failure ``exc`` becomes (``None``: not a driver failure).
+
+    The message names the action, the redacted URL and the driver's first line (with this URL's
+    secrets scrubbed); ``retryable`` says whether the failure is the connection's (the ledger
+    spools those) or the data's. For hot paths that cannot afford a context manager per call
+    (the rate limiter's one Redis round trip): ``except Exception as exc:`` then raise this
+    ``from exc``, or re-raise ``exc`` when it is ``None``. `storage_errors` is the same mapping.
+    """
+    retryable = _retryable(exc)
+    if retryable is None:
+        return None
+    orig = getattr(exc, "orig", None) or exc
+    detail = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return StorageError(
+        f"Could not {action} the {what} at {url.redacted}: {url.scrub(detail)}. {fix}",
+        url=url.redacted,
+        retryable=retryable,
+        action=action,
+    )
+
+
 @contextlib.contextmanager
 def storage_errors(
     url: BackendURL, action: str, *, what: str = "ledger", fix: str = _FIX
 ) -> Iterator[None]:
-    """Turn any driver failure inside the block into `StorageError` (original as ``__cause__``).
-
-    The message names the action, the redacted URL and the driver's first line (with this URL's
-    secrets scrubbed); ``retryable`` says whether the failure is the connection's (the ledger
-    spools those) or the data's. tokman's own errors pass through unchanged.
-    """
+    """Turn any driver failure inside the block into `StorageError` (original as ``__cause__``)
+    with `storage_error`; tokman's own errors pass through unchanged."""
     try:
         yield
     except Exception as exc:
-        retryable = _retryable(exc)
-        if retryable is None:
+        error = storage_error(exc, url, action, what=what, fix=fix)
+        if error is None:
             raise
-        orig = getattr(exc, "orig", None) or exc
-        detail = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-        raise StorageError(
-            f"Could not {action} the {what} at {url.redacted}: {url.scrub(detail)}. {fix}",
-            url=url.redacted,
-            retryable=retryable,
-            action=action,
-        ) from exc
+        raise error from exc

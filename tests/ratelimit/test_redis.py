@@ -234,3 +234,43 @@ def test_redis_cluster_sync_and_async_share_one_quota(start_redis: Any, name: st
 
     asyncio.run(main())
     limiter.close()
+
+
+def test_the_script_is_loaded_again_after_script_flush(start_redis: Any, name: str) -> None:
+    """EVALSHA answers NOSCRIPT after a restart, failover or SCRIPT FLUSH: the backend loads
+    the script again and the call succeeds (sync and async)."""
+    server = start_redis()
+    quota = Quota(tpm=1_000, rpm=600)
+    limiter = RateLimiter(quota, server.url, name=name)
+    assert limiter.try_acquire(100) is not None
+    client = redis.Redis.from_url(server.url)
+    client.script_flush()
+    assert limiter.try_acquire(100) is not None
+
+    async def main() -> None:
+        twin = AsyncRateLimiter(quota, server.url, name=name)
+        assert await twin.try_acquire(100) is not None
+        client.script_flush()
+        assert await twin.usage() == (300, 3)
+        await twin.aclose()
+
+    asyncio.run(main())
+    client.close()
+    limiter.close()
+
+
+def test_a_meta_hash_without_an_entry_count_is_counted_again(redis_url: str, name: str) -> None:
+    """The script skips counting the request window while the entries it knows of (``n``)
+    leave room; a meta hash without ``n`` (lost, or written before it existed) makes it count
+    the entries instead of trusting 0."""
+    quota = Quota(tpm=10_000, rpm=18)  # 3 requests per 10 s
+    limiter = RateLimiter(quota, redis_url, name=name)
+    for _ in range(3):
+        assert limiter.try_acquire(1) is not None
+    client = redis.Redis.from_url(redis_url)
+    assert client.hget(f"{{tokman:{name}}}:m", "n") == b"3"
+    client.hdel(f"{{tokman:{name}}}:m", "n")
+    assert limiter.try_acquire(1) is None
+    assert client.hget(f"{{tokman:{name}}}:m", "n") == b"3"
+    client.close()
+    limiter.close()

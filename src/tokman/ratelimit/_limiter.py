@@ -215,6 +215,7 @@ class _Base:
         return self._local
 
     def _recovered(self) -> None:
+        """Called after a backend call succeeds while degraded."""
         if self._degraded:
             self._degraded = False
             _log.info("rate limiter %r: backend %s answers again", self.name, self.url)
@@ -235,6 +236,8 @@ class RateReservation:
         time: The backend's clock reading at admission (µs; Redis: the server's ``TIME``).
         limited: ``False`` when admitted without limiting (``on_backend_error="allow"``).
     """
+
+    __slots__ = ("_backend", "_limiter", "id", "reserved", "state", "time", "tokens")
 
     def __init__(self, limiter: Any, backend: Any, key: str, tokens: int, time: int) -> None:
         self._limiter = limiter
@@ -314,6 +317,8 @@ class RateReservation:
 class AsyncRateReservation(RateReservation):
     """`RateReservation` of an `AsyncRateLimiter`: ``await settle(...)`` / ``await release()``;
     ``async with`` releases on an exception."""
+
+    __slots__ = ()
 
     async def settle(self, actual: Any) -> bool:  # type: ignore[override]
         """See `RateReservation.settle`."""
@@ -422,7 +427,8 @@ class RateLimiter(_Base):
             if backend is None:
                 return None, None
             return backend, self._call(op, backend, *args)
-        self._recovered()
+        if self._degraded:
+            self._recovered()
         return self._backend, result
 
     def _attempt(self, key: str, tokens: int, waiter: str | None) -> tuple[Any, Decision]:
@@ -556,7 +562,8 @@ class AsyncRateLimiter(_Base):
             if backend is None:
                 return None, None
             return backend, await self._call(op, backend, *args)
-        self._recovered()
+        if self._degraded:
+            self._recovered()
         return self._backend, result
 
     async def _attempt(self, key: str, tokens: int, waiter: str | None) -> tuple[Any, Decision]:

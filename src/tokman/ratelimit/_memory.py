@@ -44,33 +44,27 @@ class MemoryBackend:
         self, key: str, tokens: int, waiter: str | None, quota: Quota, now: int | None
     ) -> Decision:
         assert now is not None
-        with self._shared.lock:
-            return self._shared.log.reserve(
-                now,
-                key,
-                tokens,
-                tpm=quota.tpm,
-                request_limit=quota.request_limit,
-                token_window=quota.token_window_us,
-                request_window=quota.request_window_us,
-                waiter=waiter,
+        tpm, request_limit, token_window, request_window = quota.script_args  # computed once
+        shared = self._shared
+        with shared.lock:
+            return shared.log.reserve(
+                now, key, tokens, tpm, request_limit, token_window, request_window, waiter
             )
 
     def settle(self, key: str, held: int, tokens: int, quota: Quota, now: int | None) -> bool:
         """Settle ``key`` (``held``: its current tokens, which the Redis script needs)."""
         assert now is not None
-        with self._shared.lock:
-            return self._shared.log.settle(
-                key, tokens, now, quota.token_window_us, quota.request_window_us
-            )
+        _, _, token_window, request_window = quota.script_args
+        shared = self._shared
+        with shared.lock:
+            return shared.log.settle(key, tokens, now, token_window, request_window)
 
     def release(self, key: str, held: int, quota: Quota, now: int | None) -> bool:
         """Release ``key`` (``held``: its current tokens, which the Redis script needs)."""
         assert now is not None
+        _, _, token_window, request_window = quota.script_args
         with self._shared.lock:
-            return self._shared.log.release(
-                key, now, quota.token_window_us, quota.request_window_us
-            )
+            return self._shared.log.release(key, now, token_window, request_window)
 
     def unclaim(self, waiter: str, quota: Quota, now: int | None) -> None:
         with self._shared.lock:
@@ -83,20 +77,15 @@ class MemoryBackend:
 
     def lower(self, key: str, remaining: int, quota: Quota, now: int | None) -> int:
         assert now is not None
+        tpm, _, token_window, request_window = quota.script_args
         with self._shared.lock:
-            return self._shared.log.lower(
-                now,
-                key,
-                remaining,
-                tpm=quota.tpm,
-                token_window=quota.token_window_us,
-                request_window=quota.request_window_us,
-            )
+            return self._shared.log.lower(now, key, remaining, tpm, token_window, request_window)
 
     def usage(self, quota: Quota, now: int | None) -> tuple[int, int]:
         assert now is not None
+        _, _, token_window, request_window = quota.script_args
         with self._shared.lock:
-            return self._shared.log.usage(now, quota.token_window_us, quota.request_window_us)
+            return self._shared.log.usage(now, token_window, request_window)
 
     def close(self) -> None:
         """Nothing to close."""

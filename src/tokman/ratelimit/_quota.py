@@ -85,8 +85,8 @@ class Quota:
 
     @cached_property
     def script_args(self) -> tuple[int, int, int, int]:
-        """``(tpm, request_limit, token_window_us, request_window_us)``, as the Lua script takes
-        them (computed once)."""
+        """``(tpm, request_limit, token_window_us, request_window_us)``, as the Lua script and the
+        memory backend take them (computed once: the properties are not free on a hot path)."""
         return (self.tpm, self.request_limit, self.token_window_us, self.request_window_us)
 
     @classmethod

@@ -1,9 +1,9 @@
 """The Redis backend: one Lua script that mirrors `tokman.ratelimit._core.WindowLog` exactly.
 
 Every operation (reserve, settle, release, unclaim, pause, lower, usage) is one ``EVALSHA`` of
-`LUA` (redis-py's ``Script`` reloads it after a ``NOSCRIPT``: restart, failover,
-``SCRIPT FLUSH``), so a reservation checks and takes TPM and RPM together, all or nothing, with
-no other client in between. The script reads the time with ``TIME`` (the server's clock, one
+`LUA` (loaded again after a ``NOSCRIPT``: restart, failover, ``SCRIPT FLUSH``), so a
+reservation checks and takes TPM and RPM together, all or nothing, with no other client in
+between. The script reads the time with ``TIME`` (the server's clock, one
 for every process; µs) unless the caller passes a clock reading (tests on a fake clock).
 
 Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them in one slot:
@@ -14,127 +14,149 @@ Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them
 * ``...:o`` zset of the entries that count as no request (from ``lower``), by time: the
   requests in the request window are ``ZCOUNT`` of ``:t`` minus ``ZCOUNT`` of ``:o`` over it
   (so `Quota` requires ``request_window <= token_window``);
-* ``...:m`` hash: ``used`` (tokens of the live entries), ``paused``, the claim ``cid`` /
-  ``ctok`` / ``cuntil``, ``nlow`` (entries in ``:o``), ``exp``, ``oldest`` (a lower bound of
-  the entries' times, so a decision looks for expired entries only when some may exist).
+* ``...:m`` hash: ``used`` (tokens of the live entries), ``n`` (members of ``:t``: at least
+  the requests in the request window, so the script counts them with ``ZCOUNT`` only when
+  ``n`` alone leaves no room), ``paused``, the claim ``cid`` / ``ctok`` / ``cuntil`` (``cid``
+  ``''``: none), ``nlow`` (entries in ``:o``), ``exp``, ``oldest`` (a lower bound of the
+  entries' times, so a decision looks for expired entries only when some may exist).
 
-A typical admission is five commands inside the script (HMGET, TIME, ZCOUNT, ZADD, HSET).
+A typical admission is four commands inside the script (TIME, HMGET, ZADD, one HSET of the
+fields that changed), in one ``EVALSHA`` of 10 arguments. Why it is lean (issue 11: no slower
+than limits / throttled-py): every command and every string-to-number conversion in the script
+costs the server a fraction of a µs on each call, and every argument costs the client packing.
+So the claim grace is part of the script text, the clock reading (tests only) is the last,
+optional argument, and an admission answers a bare integer (its time).
 
 Expiry: every key lives at least as long as the longest of the token window, the pause and the
 claim after the last operation, so an idle quota leaves nothing behind. To spend one
 ``PEXPIRE`` per key only now and then, the script sets twice that span and records in ``exp``
 (on the deciding clock) until when the keys are known to live; it renews when the span would
 pass ``exp``, when the meta hash is new, or when an entry key may have been (re)created. (With
-a caller's clock instead of ``TIME``, that clock must run at real speed.) Memory is one hash
-field and one zset member per reservation in the window: O(requests), not O(tokens).
+a caller's clock instead of ``TIME``, that clock must run at real speed.) Memory is one
+zset member per reservation in the window: O(requests), not O(tokens).
 
 The sync backend uses ``redis.Redis`` (or ``redis.cluster.RedisCluster``), the async one
 ``redis.asyncio``'s twins: no thread hand-off. Driver failures become `StorageError` through
-`tokman._backends.storage_errors` (connection failures are ``retryable``).
+`tokman._backends.storage_error` (connection failures are ``retryable``), called from an
+``except`` rather than a context manager entered on every call.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from tokman._backends import BackendURL, storage_errors
+from tokman._backends import BackendURL, storage_error
+from tokman.errors import StorageError
 from tokman.ratelimit._core import CLAIM_GRACE_US, Decision
 from tokman.ratelimit._quota import Quota
 
 __all__ = ["LUA", "AsyncRedisBackend", "RedisBackend"]
 
-LUA = """
+_SCRIPT = """
+local call, tonumber, argv = redis.call, tonumber, ARGV  -- locals: no global lookups
 local kt, ko, km = KEYS[1], KEYS[2], KEYS[3]
-local op = ARGV[1]
-local now
-if ARGV[2] == '' then
-  local t = redis.call('TIME')
+local op = argv[1]
+local tpm, rlimit = tonumber(argv[2]), tonumber(argv[3])
+local tw, rw = tonumber(argv[4]), tonumber(argv[5])
+-- argv[6..8]: the operation's operands (trailing ones may be absent); argv[9]: a clock reading
+local now = tonumber(argv[9])
+if not now then
+  local t = call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[2])
 end
-local tpm, rlimit = tonumber(ARGV[3]), tonumber(ARGV[4])
-local tw, rw = tonumber(ARGV[5]), tonumber(ARGV[6])
-local grace = tonumber(ARGV[10])
+local grace = CLAIM_GRACE_US
 
-local meta = redis.call('HMGET', km, 'used', 'paused', 'cid', 'ctok', 'cuntil', 'nlow', 'exp',
-                        'oldest')
+local meta = call('HMGET', km, 'used', 'n', 'oldest', 'exp', 'paused', 'cid', 'ctok', 'cuntil',
+                  'nlow')
 local used = tonumber(meta[1]) or 0
-local paused = tonumber(meta[2]) or 0
-local cid = meta[3]
-local ctok = tonumber(meta[4]) or 0
-local cuntil = tonumber(meta[5]) or 0
-local nlow = tonumber(meta[6]) or 0
-local exp = tonumber(meta[7]) or 0
-local oldest = tonumber(meta[8])
-local cid0, ctok0, paused0, cuntil0 = cid, ctok, paused, cuntil
+local n = tonumber(meta[2]) or call('ZCARD', kt)  -- members of :t, at least (none: count)
+local oldest = tonumber(meta[3])
+local exp = tonumber(meta[4]) or 0
+local paused = tonumber(meta[5]) or 0
+local cid = meta[6]
+if cid == '' then cid = false end
+local ctok = tonumber(meta[7]) or 0
+local cuntil = tonumber(meta[8]) or 0
+local nlow = tonumber(meta[9]) or 0
+local oldest0, paused0, cid0, ctok0, cuntil0, nlow0 = oldest, paused, cid, ctok, cuntil, nlow
 
 local function tokens_of(member)
   return tonumber(string.match(member, '|(%d+)$'))
 end
 
 -- prune: entries at or before now - window leave it. `oldest` is a lower bound of the
--- entries' times (nil: unknown or none), so most calls need not look.
+-- entries' times (nil: unknown or none), so most calls need not look. Every :o member is also
+-- in :t with the same time, so :o has expired members only when :t has.
 local cut = now - tw
 if (not oldest) or oldest <= cut then
-  local old = redis.call('ZRANGEBYSCORE', kt, '-inf', cut)
-  for i = 1, #old do used = used - tokens_of(old[i]) end
-  if #old > 0 then redis.call('ZREMRANGEBYSCORE', kt, '-inf', cut) end
-  local first = redis.call('ZRANGE', kt, 0, 0, 'WITHSCORES')
+  local old = call('ZRANGEBYSCORE', kt, '-inf', cut)
+  if #old > 0 then
+    for i = 1, #old do used = used - tokens_of(old[i]) end
+    call('ZREMRANGEBYRANK', kt, 0, #old - 1)
+    n = n - #old
+    if nlow > 0 then nlow = nlow - call('ZREMRANGEBYSCORE', ko, '-inf', cut) end
+  end
+  local first = call('ZRANGE', kt, 0, 0, 'WITHSCORES')
   oldest = tonumber(first[2])
-end
-if nlow > 0 then
-  redis.call('ZREMRANGEBYSCORE', ko, '-inf', cut)
-  nlow = redis.call('ZCARD', ko)
 end
 if cid and cuntil <= now then cid = false; ctok = 0; cuntil = 0 end
 
-local rlo = '(' .. string.format('%d', now - rw)
+local rfloor = nil
+local function rlo()  -- the request window's exclusive lower bound, formatted once
+  rfloor = rfloor or '(' .. string.format('%d', now - rw)
+  return rfloor
+end
 local function requests()
-  local n = redis.call('ZCOUNT', kt, rlo, '+inf')
-  if nlow > 0 then n = n - redis.call('ZCOUNT', ko, rlo, '+inf') end
-  return n
+  local count = call('ZCOUNT', kt, rlo(), '+inf')
+  if nlow > 0 then count = count - call('ZCOUNT', ko, rlo(), '+inf') end
+  return count
 end
 
 local function add(member)
-  redis.call('ZADD', kt, now, member)
+  call('ZADD', kt, now, member)
+  n = n + 1
   if not oldest then oldest = now end
 end
 
+-- one HSET: the entries' totals, and whichever other fields changed; `exp` and the keys'
+-- expiry only when due
 local function save(created)
-  if cid ~= cid0 or ctok ~= ctok0 or cuntil ~= cuntil0 or paused ~= paused0 then
-    redis.call('HSET', km, 'paused', paused, 'ctok', ctok, 'cuntil', cuntil)
-    if cid then redis.call('HSET', km, 'cid', cid) else redis.call('HDEL', km, 'cid') end
-  end
   local span = math.max(tw, paused - now, cuntil - now)
   local renew = created or exp == 0 or now + span > exp
-  if renew then exp = now + 2 * span end
-  if oldest then
-    redis.call('HSET', km, 'used', used, 'nlow', nlow, 'exp', exp, 'oldest', oldest)
-  else
-    redis.call('HSET', km, 'used', used, 'nlow', nlow, 'exp', exp)
-    redis.call('HDEL', km, 'oldest')
+  local f = {}
+  if oldest ~= oldest0 then f[#f + 1] = 'oldest'; f[#f + 1] = oldest or '' end
+  if paused ~= paused0 then f[#f + 1] = 'paused'; f[#f + 1] = paused end
+  if cid ~= cid0 or ctok ~= ctok0 or cuntil ~= cuntil0 then
+    f[#f + 1] = 'cid'; f[#f + 1] = cid or ''
+    f[#f + 1] = 'ctok'; f[#f + 1] = ctok
+    f[#f + 1] = 'cuntil'; f[#f + 1] = cuntil
   end
+  if nlow ~= nlow0 then f[#f + 1] = 'nlow'; f[#f + 1] = nlow end
+  if renew then exp = now + 2 * span; f[#f + 1] = 'exp'; f[#f + 1] = exp end
+  call('HSET', km, 'used', used, 'n', n, unpack(f))
   if renew then
     local ttl = math.ceil(2 * span / 1000) + 1000
-    for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ttl) end
+    for _, k in ipairs(KEYS) do call('PEXPIRE', k, ttl) end
   end
 end
 
 if op == 'reserve' then
-  local member, tokens, waiter = ARGV[7] .. '|' .. ARGV[8], tonumber(ARGV[8]), ARGV[9]
+  local tokens, waiter = tonumber(argv[7]), argv[8] or ''
   local other = cid and cid ~= waiter
   local ct, cr = 0, 0
   if other then ct = ctok; cr = 1 end
-  local count = requests()
+  -- n bounds the requests in the request window: count them only when n alone does not fit
+  local count = n
+  if count + 1 + cr > rlimit then count = requests() end
   local is_paused = now < paused
   if (not is_paused) and used + tokens + ct <= tpm and count + 1 + cr <= rlimit then
-    local empty = (not oldest) or used == 0  -- the zset may have been deleted: renew
-    add(member)
+    local empty = (not oldest) or used == 0 or n == 0  -- the zset may be gone: renew
+    add(argv[6] .. '|' .. argv[7])
     used = used + tokens
     if waiter ~= '' and cid == waiter then cid = false; ctok = 0; cuntil = 0 end
     save(empty)
-    return {1, now}
+    return now
   end
   local wait = 1
   if is_paused then wait = paused - now end
@@ -146,7 +168,7 @@ if op == 'reserve' then
       local found = tw
       local freed, start, done = 0, 0, false
       while not done do
-        local chunk = redis.call('ZRANGE', kt, start, start + 255, 'WITHSCORES')
+        local chunk = call('ZRANGE', kt, start, start + 255, 'WITHSCORES')
         if #chunk == 0 then break end
         for i = 1, #chunk, 2 do
           freed = freed + tokens_of(chunk[i])
@@ -164,16 +186,16 @@ if op == 'reserve' then
     if need > 0 then
       local found = rw
       if nlow == 0 then
-        local e = redis.call('ZRANGEBYSCORE', kt, rlo, '+inf', 'WITHSCORES', 'LIMIT', need - 1, 1)
+        local e = call('ZRANGEBYSCORE', kt, rlo(), '+inf', 'WITHSCORES', 'LIMIT', need - 1, 1)
         if #e > 0 then found = tonumber(e[2]) + rw - now end
       else
         local seen, offset = 0, 0
         while seen < need do
-          local chunk = redis.call('ZRANGEBYSCORE', kt, rlo, '+inf', 'WITHSCORES', 'LIMIT',
-                                   offset, 256)
+          local chunk = call('ZRANGEBYSCORE', kt, rlo(), '+inf', 'WITHSCORES', 'LIMIT',
+                             offset, 256)
           if #chunk == 0 then break end
           for i = 1, #chunk, 2 do
-            if not redis.call('ZSCORE', ko, chunk[i]) then
+            if not call('ZSCORE', ko, chunk[i]) then
               seen = seen + 1
               if seen >= need then found = tonumber(chunk[i + 1]) + rw - now; break end
             end
@@ -189,36 +211,36 @@ if op == 'reserve' then
     cid = waiter; ctok = tokens; cuntil = now + wait + grace
   end
   save(false)
-  return {0, now, wait}
+  return {now, wait}
 elseif op == 'settle' then
-  local before = ARGV[7] .. '|' .. ARGV[8]
-  local at = redis.call('ZSCORE', kt, before)
+  local before = argv[6] .. '|' .. argv[7]
+  local at = call('ZSCORE', kt, before)
   if not at then save(false); return 0 end
-  redis.call('ZREM', kt, before)
-  redis.call('ZADD', kt, at, ARGV[7] .. '|' .. ARGV[9])
-  used = used + tonumber(ARGV[9]) - tonumber(ARGV[8])
+  call('ZREM', kt, before)
+  call('ZADD', kt, at, argv[6] .. '|' .. argv[8])
+  used = used + tonumber(argv[8]) - tonumber(argv[7])
   save(false)
   return 1
 elseif op == 'release' then
-  if redis.call('ZREM', kt, ARGV[7] .. '|' .. ARGV[8]) == 0 then save(false); return 0 end
-  used = used - tonumber(ARGV[8])
+  if call('ZREM', kt, argv[6] .. '|' .. argv[7]) == 0 then save(false); return 0 end
+  used = used - tonumber(argv[7])
+  n = n - 1
   save(false)
   return 1
 elseif op == 'unclaim' then
-  if cid and cid == ARGV[7] then cid = false; ctok = 0; cuntil = 0 end
+  if cid and cid == argv[6] then cid = false; ctok = 0; cuntil = 0 end
   save(false)
   return 1
 elseif op == 'pause' then
-  paused = math.max(paused, now + tonumber(ARGV[8]))
+  paused = math.max(paused, now + tonumber(argv[7]))
   save(false)
   return 1
 elseif op == 'lower' then
-  local remaining = tonumber(ARGV[8])
-  local excess = tpm - used - remaining
+  local excess = tpm - used - tonumber(argv[7])
   if excess <= 0 then save(false); return 0 end
-  local member = ARGV[7] .. '|' .. string.format('%d', excess)
+  local member = argv[6] .. '|' .. string.format('%d', excess)
   add(member)
-  redis.call('ZADD', ko, now, member)
+  call('ZADD', ko, now, member)
   nlow = nlow + 1
   used = used + excess
   save(true)
@@ -230,13 +252,15 @@ end
 return redis.error_reply('tokman rate limiter: unknown operation ' .. tostring(op))
 """
 
+#: The script, with the claim's grace (a constant: one argument fewer on every call).
+LUA = _SCRIPT.replace("CLAIM_GRACE_US", str(CLAIM_GRACE_US))
+
 _FIX = (
     "Check that Redis is running and reachable, or open the limiter with "
     "on_backend_error='local' (limit in this process alone) or 'allow' (do not limit) "
     "while it is down."
 )
 _OPTIONS = ("socket_timeout", "socket_connect_timeout")
-_GRACE = str(CLAIM_GRACE_US).encode()
 
 
 def _client_kwargs(url: BackendURL) -> dict[str, Any]:
@@ -301,43 +325,49 @@ def _async_client(url: BackendURL) -> Any:
 
 
 class _Shared:
+    """What both backends share: the keys, the command for each call and the error mapping."""
+
     uses_server_time = True
 
     def __init__(self, url: BackendURL, client: Any, *, name: str, key_prefix: str) -> None:
+        from redis.exceptions import NoScriptError
+
         self._url = url
         self.url = url.redacted
         self.client = client
-        self._script = client.register_script(LUA)
+        self._sha = hashlib.sha1(LUA.encode()).hexdigest()
+        self._noscript = NoScriptError
         tag = "{" + f"{key_prefix}:{name}" + "}"
         # pre-encoded: redis-py passes bytes through, so each call packs less
-        self.keys = [f"{tag}:{part}".encode() for part in "tom"]
-        self._static_for: Quota | None = None
-        self._static: tuple[bytes, ...] = ()
+        self.keys = tuple(f"{tag}:{part}".encode() for part in "tom")
+        self._heads_for: Quota | None = None
+        self._heads: dict[str, tuple[Any, ...]] = {}
 
-    def _args(self, op: str, quota: Quota, now: int | None, *rest: Any) -> list[Any]:
-        padded: list[Any] = [*rest, *("", 0, "")[len(rest) :]]
-        key, value, waiter = padded
-        if self._static_for is not quota:
-            self._static = tuple(str(v).encode() for v in quota.script_args)
-            self._static_for = quota
-        return [
-            op,
-            b"" if now is None else now,
-            *self._static,
-            key,
-            value,
-            b"" if waiter is None else waiter,
-            _GRACE,
-        ]
+    def _command(
+        self, op: str, quota: Quota, now: int | None, operands: tuple[Any, ...]
+    ) -> tuple[Any, ...]:
+        """``EVALSHA sha 3 KEYS op <quota> <operands> [now]``: everything up to the operands is
+        built once per operation and quota; with no clock reading the trailing operands may be
+        left out (the script reads them as absent), so a ``try_acquire`` sends 10 arguments."""
+        if self._heads_for is not quota:
+            self._heads_for, self._heads = quota, {}
+        head = self._heads.get(op)
+        if head is None:
+            static = tuple(str(v).encode() for v in quota.script_args)
+            head = self._heads[op] = ("EVALSHA", self._sha, 3, *self.keys, op.encode(), *static)
+        if now is None:
+            return head + operands
+        return head + operands + (b"",) * (3 - len(operands)) + (now,)
 
-    def _errors(self, action: str) -> Any:
-        return storage_errors(self._url, action, what="rate limiter", fix=_FIX)
+    def _error(self, exc: Exception, action: str) -> StorageError | None:
+        return storage_error(exc, self._url, action, what="rate limiter", fix=_FIX)
 
 
 def _decision(result: Any) -> Decision:
-    if int(result[0]) == 1:
-        return Decision(True, int(result[1]))
-    return Decision(False, int(result[1]), int(result[2]))
+    """The script answers an admission with its time, a refusal with ``[time, wait]``."""
+    if isinstance(result, int):
+        return Decision(True, result)
+    return Decision(False, int(result[0]), int(result[1]))
 
 
 class RedisBackend(_Shared):
@@ -346,13 +376,25 @@ class RedisBackend(_Shared):
     def __init__(self, url: BackendURL, *, name: str, key_prefix: str) -> None:
         super().__init__(url, _sync_client(url), name=name, key_prefix=key_prefix)
 
-    def _eval(self, action: str, *args: Any) -> Any:
-        with self._errors(action):
-            return self._script(keys=self.keys, args=self._args(*args))
+    def _eval(self, action: str, op: str, quota: Quota, now: int | None, *operands: Any) -> Any:
+        command = self._command(op, quota, now, operands)
+        try:
+            try:
+                return self.client.execute_command(*command)
+            except self._noscript:  # a restart, failover or SCRIPT FLUSH: load it again
+                self.client.script_load(LUA)
+                return self.client.execute_command(*command)
+        except Exception as exc:
+            error = self._error(exc, action)
+            if error is None:
+                raise
+            raise error from exc
 
     def reserve(
         self, key: str, tokens: int, waiter: str | None, quota: Quota, now: int | None
     ) -> Decision:
+        if waiter is None:
+            return _decision(self._eval("reserve tokens in", "reserve", quota, now, key, tokens))
         return _decision(
             self._eval("reserve tokens in", "reserve", quota, now, key, tokens, waiter)
         )
@@ -367,7 +409,7 @@ class RedisBackend(_Shared):
         self._eval("drop a claim in", "unclaim", quota, now, waiter)
 
     def pause(self, seconds_us: int, quota: Quota, now: int | None) -> None:
-        self._eval("pause", "pause", quota, now, "", seconds_us)
+        self._eval("pause", "pause", quota, now, b"", seconds_us)
 
     def lower(self, key: str, remaining: int, quota: Quota, now: int | None) -> int:
         return int(self._eval("lower", "lower", quota, now, key, remaining))
@@ -387,13 +429,29 @@ class AsyncRedisBackend(_Shared):
     def __init__(self, url: BackendURL, *, name: str, key_prefix: str) -> None:
         super().__init__(url, _async_client(url), name=name, key_prefix=key_prefix)
 
-    async def _eval(self, action: str, *args: Any) -> Any:
-        with self._errors(action):
-            return await self._script(keys=self.keys, args=self._args(*args))
+    async def _eval(
+        self, action: str, op: str, quota: Quota, now: int | None, *operands: Any
+    ) -> Any:
+        command = self._command(op, quota, now, operands)
+        try:
+            try:
+                return await self.client.execute_command(*command)
+            except self._noscript:  # a restart, failover or SCRIPT FLUSH: load it again
+                await self.client.script_load(LUA)
+                return await self.client.execute_command(*command)
+        except Exception as exc:
+            error = self._error(exc, action)
+            if error is None:
+                raise
+            raise error from exc
 
     async def reserve(
         self, key: str, tokens: int, waiter: str | None, quota: Quota, now: int | None
     ) -> Decision:
+        if waiter is None:
+            return _decision(
+                await self._eval("reserve tokens in", "reserve", quota, now, key, tokens)
+            )
         return _decision(
             await self._eval("reserve tokens in", "reserve", quota, now, key, tokens, waiter)
         )
@@ -410,7 +468,7 @@ class AsyncRedisBackend(_Shared):
         await self._eval("drop a claim in", "unclaim", quota, now, waiter)
 
     async def pause(self, seconds_us: int, quota: Quota, now: int | None) -> None:
-        await self._eval("pause", "pause", quota, now, "", seconds_us)
+        await self._eval("pause", "pause", quota, now, b"", seconds_us)
 
     async def lower(self, key: str, remaining: int, quota: Quota, now: int | None) -> int:
         return int(await self._eval("lower", "lower", quota, now, key, remaining))
