@@ -84,7 +84,7 @@ def main() -> None:
                     start = time.perf_counter()
                     fn()
                     samples[name].append(time.perf_counter() - start)
-            base50, base90 = _percentiles(samples["bare openai client"])
+            base50, _ = _percentiles(samples["bare openai client"])
             print(f"\n{title}: {args.n} calls each, interleaved, against {server.base_url}")
             print(f"{'client':<22} {'p50 ms':>8} {'p90 ms':>8} {'+p50 ms':>8} {'ratio':>6}")
             for name, values in samples.items():

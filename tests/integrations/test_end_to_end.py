@@ -42,7 +42,9 @@ def test_fifty_concurrent_azure_calls(redis_url: str, name: str, tmp_path: Path)
     """One ledger row per call equal to the served usage; no 1-s window over the quota; the
     budget's spend equals the ledger's sum; Prometheus shows the same totals."""
     models.register_deployment("chat-prod", model="gpt-4o-mini", tpm=QUOTA.tpm, rpm=QUOTA.rpm)
-    fake = FakeOpenAI(reply="A short answer, counted exactly.", deployments={"chat-prod": "gpt-4o-mini"})
+    fake = FakeOpenAI(
+        reply="A short answer, counted exactly.", deployments={"chat-prod": "gpt-4o-mini"}
+    )
     ledger = open_ledger(f"sqlite:///{tmp_path / 'usage.db'}")
     guard = BudgetGuard(ledger)
     guard.add(Budget("e2e", Decimal("5")))

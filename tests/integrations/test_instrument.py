@@ -7,13 +7,12 @@ network is replaced, by `tokman.testing.FakeOpenAI`'s transport.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-
-import importlib
 
 import openai
 import pytest
@@ -35,7 +34,8 @@ from tokman.testing import FakeClock, FakeOpenAI
 
 # openai 3.x runs on httpx2, 1.x/2.x on httpx: the suite runs on whichever the SDK uses (CI runs
 # it on the newest release and on the newest 1.x)
-HTTP: Any = importlib.import_module("httpx2" if int(openai.__version__.split(".")[0]) >= 3 else "httpx")
+SDK_MAJOR = int(openai.__version__.split(".")[0])
+HTTP: Any = importlib.import_module("httpx2" if SDK_MAJOR >= 3 else "httpx")
 KEY = "sk-test-0123456789abcdefSECRET"
 MESSAGES = [{"role": "user", "content": "Tell me a story about a lighthouse."}]
 REPLY = "Once upon a time, a lighthouse keeper counted every wave."
@@ -169,7 +169,7 @@ def test_cut_stream_raises_in_the_sdk_and_records_an_estimate(
     client = tokman.instrument(_client(fake), ledger=ledger)
     fake.cut_stream_next(after=2)
     received = ""
-    with pytest.raises(Exception):  # noqa: B017, PT011 - the SDK's/httpx2's own error
+    with pytest.raises(Exception):  # noqa: B017 - the SDK's/httpx2's own error
         for chunk in client.chat.completions.create(
             model="gpt-4o", messages=MESSAGES, stream=True
         ):

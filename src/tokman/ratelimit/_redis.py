@@ -14,13 +14,14 @@ Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them
 * ``...:o`` zset of the entries that count as no request (from ``lower``), by time: the
   requests in the request window are ``ZCOUNT`` of ``:t`` minus ``ZCOUNT`` of ``:o`` over it
   (so `Quota` requires ``request_window <= token_window``);
-* ``...:m`` hash: ``used`` (tokens of the live entries), ``n`` (members of ``:t``: at least
-  the requests in the request window, so the script counts them with ``ZCOUNT`` only when
-  ``n`` alone leaves no room), ``paused``, the claim ``cid`` / ``ctok`` / ``cuntil`` (``cid``
+* ``...:m`` hash: ``used`` (tokens of the live entries), ``paused``, the claim ``cid`` / ``ctok`` / ``cuntil`` (``cid``
   ``''``: none), ``nlow`` (entries in ``:o``), ``exp``, ``oldest`` (a lower bound of the
   entries' times, so a decision looks for expired entries only when some may exist).
 
-A typical admission is four commands inside the script (TIME, HMGET, ZADD, one HSET of the
+The members of ``:t`` (``ZCARD``, O(1)) bound the requests in the request window, so the
+script counts them with ``ZCOUNT`` only when that bound alone leaves no room.
+
+A typical admission is five commands inside the script (TIME, HMGET, ZCARD, ZADD, one HSET of the
 fields that changed), in one ``EVALSHA`` of 10 arguments. Why it is lean (issue 11: no slower
 than limits / throttled-py): every command and every string-to-number conversion in the script
 costs the server a fraction of a µs on each call, and every argument costs the client packing.
@@ -67,18 +68,19 @@ if not now then
 end
 local grace = CLAIM_GRACE_US
 
-local meta = call('HMGET', km, 'used', 'n', 'oldest', 'exp', 'paused', 'cid', 'ctok', 'cuntil',
-                  'nlow')
+local meta = call('HMGET', km, 'used', 'oldest', 'exp', 'paused', 'cid', 'ctok', 'cuntil', 'nlow')
 local used = tonumber(meta[1]) or 0
-local n = tonumber(meta[2]) or call('ZCARD', kt)  -- members of :t, at least (none: count)
-local oldest = tonumber(meta[3])
-local exp = tonumber(meta[4]) or 0
-local paused = tonumber(meta[5]) or 0
-local cid = meta[6]
+-- members of :t: at least the requests in the request window. ZCARD is O(1) and exact
+-- whoever wrote the zset, so no stored counter can drift from it.
+local n = call('ZCARD', kt)
+local oldest = tonumber(meta[2])
+local exp = tonumber(meta[3]) or 0
+local paused = tonumber(meta[4]) or 0
+local cid = meta[5]
 if cid == '' then cid = false end
-local ctok = tonumber(meta[7]) or 0
-local cuntil = tonumber(meta[8]) or 0
-local nlow = tonumber(meta[9]) or 0
+local ctok = tonumber(meta[6]) or 0
+local cuntil = tonumber(meta[7]) or 0
+local nlow = tonumber(meta[8]) or 0
 local oldest0, paused0, cid0, ctok0, cuntil0, nlow0 = oldest, paused, cid, ctok, cuntil, nlow
 
 local function tokens_of(member)
@@ -134,7 +136,7 @@ local function save(created)
   end
   if nlow ~= nlow0 then f[#f + 1] = 'nlow'; f[#f + 1] = nlow end
   if renew then exp = now + 2 * span; f[#f + 1] = 'exp'; f[#f + 1] = exp end
-  call('HSET', km, 'used', used, 'n', n, unpack(f))
+  call('HSET', km, 'used', used, unpack(f))
   if renew then
     local ttl = math.ceil(2 * span / 1000) + 1000
     for _, k in ipairs(KEYS) do call('PEXPIRE', k, ttl) end
