@@ -15,8 +15,9 @@ Keys, all under one hash tag ``{<prefix>:<name>}`` so a Redis Cluster keeps them
   requests in the request window are ``ZCOUNT`` of ``:t`` minus ``ZCOUNT`` of ``:o`` over it
   (so `Quota` requires ``request_window <= token_window``);
 * ``...:m`` hash: ``used`` (tokens of the live entries), ``paused``, the claim ``cid`` /
-  ``ctok`` / ``cuntil`` (``cid`` ``''``: none), ``nlow`` (entries in ``:o``), ``exp``, ``oldest`` (a lower bound of the
-  entries' times, so a decision looks for expired entries only when some may exist).
+  ``ctok`` / ``cuntil`` (``cid`` ``''``: none), ``nlow`` (entries in ``:o``), ``exp``,
+  ``oldest`` (a lower bound of the entries' times, so a decision looks for expired entries
+  only when some may exist).
 
 The members of ``:t`` (``ZCARD``, O(1)) bound the requests in the request window, so the
 script counts them with ``ZCOUNT`` only when that bound alone leaves no room.
