@@ -492,3 +492,16 @@ def test_no_secret_reaches_the_ledger_logs_or_metrics(
     assert KEY not in caplog.text
     assert all(KEY not in json.dumps(row.to_dict()) for row in ledger.query())
     assert all(KEY not in repr(event) for event in sink.events)
+
+
+def test_readme_example_runs() -> None:
+    """The README's "The openai SDK" example runs as written."""
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## The openai SDK\n", 1)[1].split("\n## ", 1)[0]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    if SDK_MAJOR < 3:  # the same example on the SDK's older HTTP library
+        code = code.replace("httpx2", "httpx")
+        code = code.replace("fake.transport()", "fake.transport(module=httpx)")
+    exec(compile(code, "README.md#the-openai-sdk", "exec"), {})
