@@ -53,6 +53,14 @@ def _guard() -> tokman.BudgetGuard:
     return guard
 
 
+def _openai_client() -> Any:
+    import httpx2
+    import openai
+
+    transport = testing.FakeOpenAI().transport()
+    return openai.OpenAI(api_key="sk-fuzz", http_client=httpx2.Client(transport=transport))
+
+
 @dataclass(frozen=True)
 class Entry:
     """How to call one entry point validly; ``params`` are the ones fuzzed."""
@@ -204,6 +212,18 @@ ENTRIES: dict[str, Entry] = {
         lambda: {"status": 429, "headers": {"retry-after-ms": "1"}},
         ("status", "headers"),
         procedure=True,
+    ),
+    "instrument": Entry(
+        tokman.instrument,
+        lambda: {"client": _openai_client()},
+        ("client", "ledger", "limiter", "budgets", "metrics", "tags", "validate", "on_error",
+         "max_wait", "clock"),
+    ),
+    "AzureOpenAIConfig": Entry(
+        tokman.AzureOpenAIConfig,
+        lambda: {"endpoint": "https://r.openai.azure.com", "api_key": "k" * 16,
+                 "api_version": "2024-10-21"},
+        ("endpoint", "api_key", "api_version", "deployment", "model_limits"),
     ),
     "models.get": Entry(models.get, lambda: {"name": "gpt-4o"}),
     "models.encoding_for": Entry(models.encoding_for, lambda: {"model": "gpt-4o"}),

@@ -16,7 +16,7 @@ EXPECTED_PUBLIC = {
     "iter_chunks", "models", "open_ledger", "trim_messages", "validate_request",
     "NormalizedRequest", "Usage", "UsageReport", "normalize_request", "read_response",
     "read_usage", "Quota", "RateLimiter", "AsyncRateLimiter", "RateReservation",
-    "AsyncRateReservation",
+    "AsyncRateReservation", "instrument", "AzureOpenAIConfig",
 }  # fmt: skip
 
 

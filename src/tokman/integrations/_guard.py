@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from tokman._units import check_seconds, check_tags
 from tokman.errors import (
+    ConfigurationError,
     InvalidRequestError,
     LimitExceededError,
     TokmanError,
@@ -122,6 +123,10 @@ class _Shell:
         self.max_wait = (
             None if max_wait is None else check_seconds(max_wait, "max_wait", positive=False)
         )
+        if not isinstance(clock, (type(None), Clock)):
+            raise InvalidRequestError(
+                "clock", clock, "a tokman.types.Clock (monotonic() and now()), e.g. FakeClock()"
+            )
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._logged: set[str] = set()
 
@@ -502,7 +507,14 @@ def _as_ledger(ledger: Any) -> Ledger | None:
     if isinstance(ledger, AsyncLedger):
         return ledger.sync
     if isinstance(ledger, str):
-        return open_ledger(ledger)
+        try:
+            return open_ledger(ledger)
+        except (ConfigurationError, InvalidRequestError) as exc:
+            from tokman._backends import redact
+
+            raise InvalidRequestError(
+                "ledger", redact(ledger), f"a ledger URL tokman can open: {exc}"
+            ) from exc
     raise InvalidRequestError(
         "ledger", ledger, "a tokman.Ledger, an AsyncLedger or a ledger URL ('sqlite:///usage.db')"
     )

@@ -1,7 +1,7 @@
 """``tokman.instrument(client)``: tokman's work done on every call of an official openai client.
 
->>> import openai, tokman                                   # doctest: +SKIP
->>> client = tokman.instrument(openai.OpenAI(), ledger="sqlite:///usage.db")  # doctest: +SKIP
+    import openai, tokman
+    client = tokman.instrument(openai.OpenAI(), ledger="sqlite:///usage.db")
 
 The returned client is of the same class as the one given (``OpenAI``, ``AzureOpenAI``,
 ``AsyncOpenAI``, ``AsyncAzureOpenAI``): a ``with_options(http_client=...)`` copy whose HTTP

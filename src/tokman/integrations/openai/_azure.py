@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tokman.config import Settings
-from tokman.errors import ConfigurationError
+from tokman.errors import ConfigurationError, InvalidRequestError
 
 __all__ = ["AzureOpenAIConfig"]
 
@@ -45,6 +45,32 @@ api_version='2024-10-21', deployment=None)
     api_version: str | None = None
     deployment: str | None = None
     model_limits: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        endpoint = self.endpoint
+        if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+            raise InvalidRequestError(
+                "endpoint",
+                endpoint if isinstance(endpoint, str) else type(endpoint).__name__,
+                "the resource's endpoint URL, https://<resource>.openai.azure.com",
+            )
+        if self.api_key is not None and (not isinstance(self.api_key, str) or not self.api_key):
+            raise InvalidRequestError(  # the value itself is never shown: it may be a key
+                "api_key", "<hidden>", "the resource key as a non-empty str, or None"
+            )
+        for name in ("api_version", "deployment"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise InvalidRequestError(name, value, "a non-empty str, or None")
+        limits = self.model_limits
+        if not isinstance(limits, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, Mapping) for k, v in limits.items()
+        ):
+            raise InvalidRequestError(
+                "model_limits",
+                limits,
+                "a dict {model: {'max_tokens': ..., 'chunk_size': ..., ...}} (the seed's shape)",
+            )
 
     def __repr__(self) -> str:
         return (
