@@ -505,3 +505,39 @@ def test_readme_example_runs() -> None:
         code = code.replace("httpx2", "httpx")
         code = code.replace("fake.transport()", "fake.transport(module=httpx)")
     exec(compile(code, "README.md#the-openai-sdk", "exec"), {})
+
+
+def test_cancelled_async_stream_is_recorded_as_an_estimate(fake: FakeOpenAI, ledger: Ledger) -> None:
+    """A task cancelled mid-stream still leaves one row: prompt exact, completion estimated."""
+    received: list[str] = []
+
+    async def main() -> None:
+        client = tokman.instrument(
+            openai.AsyncOpenAI(
+                api_key=KEY, http_client=HTTP.AsyncClient(transport=fake.transport(module=HTTP))
+            ),
+            ledger=ledger,
+        )
+        first = asyncio.Event()
+
+        async def consume() -> None:
+            stream = await client.chat.completions.create(
+                model="gpt-4o", messages=MESSAGES, stream=True
+            )
+            async for chunk in stream:
+                received.append(chunk.choices[0].delta.content or "")
+                first.set()
+                await asyncio.sleep(10)  # cancelled here
+
+        task = asyncio.create_task(consume())
+        await first.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)  # let the stream's cleanup run
+
+    asyncio.run(main())
+    [row] = ledger.query()
+    assert row.status == "estimated"
+    assert row.prompt_tokens == tokman.count_prompt(model="gpt-4o", messages=MESSAGES)
+    assert row.completion_tokens == tokman.count("".join(received), model="gpt-4o")
