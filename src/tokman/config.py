@@ -20,6 +20,8 @@ variable                  meaning
 ``AZURE_OPENAI_API_KEY``  ... its key (never shown in a repr, log line or error)
 ``OPENAI_API_VERSION``    ... the ``api-version``
 ``AZURE_OPENAI_DEPLOYMENT`` ... the default deployment
+``TOKMAN_GATEWAY_CONFIG`` the gateway's TOML file (set by ``tokman gateway`` for its workers)
+``PROMETHEUS_MULTIPROC_DIR`` prometheus_client's multiprocess directory (the gateway's /metrics)
 ========================  ===================================================================
 
 >>> Settings.from_env({"TOKMAN_TOKENIZER": "tiktoken"}).tokenizer
@@ -36,7 +38,7 @@ from typing import Literal
 
 from tokman.errors import ConfigurationError
 
-__all__ = ["TOKENIZERS", "VARIABLES", "Settings"]
+__all__ = ["TOKENIZERS", "VARIABLES", "Settings", "secret_from_env"]
 
 #: Accepted values of ``TOKMAN_TOKENIZER``.
 TOKENIZERS = ("auto", "tiktoken")
@@ -54,6 +56,8 @@ VARIABLES: dict[str, str] = {
     "AZURE_OPENAI_API_KEY": "azure_api_key",
     "OPENAI_API_VERSION": "openai_api_version",
     "AZURE_OPENAI_DEPLOYMENT": "azure_deployment",
+    "TOKMAN_GATEWAY_CONFIG": "gateway_config",
+    "PROMETHEUS_MULTIPROC_DIR": "prometheus_multiproc_dir",
 }
 
 
@@ -76,6 +80,8 @@ class Settings:
         tiktoken_cache_var: which of the two set ``tiktoken_cache_dir`` (for messages).
         azure_endpoint, azure_api_key, openai_api_version, azure_deployment: the Azure OpenAI
             variables `tokman.AzureOpenAIConfig.from_env` reads (the key kept out of ``repr``).
+        gateway_config: ``$TOKMAN_GATEWAY_CONFIG``.
+        prometheus_multiproc_dir: ``$PROMETHEUS_MULTIPROC_DIR``.
     """
 
     vocab_dir: Path | None = None
@@ -89,6 +95,8 @@ class Settings:
     azure_api_key: str | None = field(default=None, repr=False)
     openai_api_version: str | None = None
     azure_deployment: str | None = None
+    gateway_config: Path | None = None
+    prometheus_multiproc_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -121,4 +129,13 @@ class Settings:
             azure_api_key=env.get("AZURE_OPENAI_API_KEY", "").strip() or None,
             openai_api_version=env.get("OPENAI_API_VERSION", "").strip() or None,
             azure_deployment=env.get("AZURE_OPENAI_DEPLOYMENT", "").strip() or None,
+            gateway_config=_path(env, "TOKMAN_GATEWAY_CONFIG"),
+            prometheus_multiproc_dir=_path(env, "PROMETHEUS_MULTIPROC_DIR"),
         )
+
+
+def secret_from_env(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The value of the variable a config file names for a secret (the gateway's upstream
+    ``api_key_env``): the file holds the variable's name, never the key itself."""
+    env = os.environ if environ is None else environ
+    return env.get(name, "").strip() or None

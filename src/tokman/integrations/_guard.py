@@ -132,10 +132,12 @@ class _Shell:
 
     # -- before ---------------------------------------------------------------------------
 
-    def plan(self, call: Call) -> Plan | None:
-        """The call's plan; ``None`` to send it unaccounted (``on_error="log"``)."""
+    def plan(self, call: Call, tags: Mapping[str, str] | None = None) -> Plan | None:
+        """The call's plan (under this shell's tags and the call's own ``tags``); ``None`` to
+        send it unaccounted (``on_error="log"``)."""
+        merged = {**self.tags, **tags} if tags else self.tags
         try:
-            return plan_call(call, validate=self.validate, tags=self.tags)
+            return plan_call(call, validate=self.validate, tags=merged)
         except (LimitExceededError, InvalidRequestError) as exc:
             self.refused(call, None, exc)
             raise
@@ -301,14 +303,15 @@ class Guard(_Shell):
                 "limiter", self.limiter, "a tokman.RateLimiter for a sync client"
             )
 
-    def begin(self, call: Call) -> Active | None:
-        """Plan, admit and hold; ``None`` to pass the call through unaccounted.
+    def begin(self, call: Call, tags: Mapping[str, str] | None = None) -> Active | None:
+        """Plan, admit and hold; ``None`` to pass the call through unaccounted. ``tags`` are
+        this call's own (the gateway's tenant and key), added to the shell's.
 
         Raises:
             LimitExceededError: rate limit (``max_wait`` passed), budget or context window.
             InvalidRequestError: a request the API would reject (``validate=True``).
         """
-        plan = self.plan(call)
+        plan = self.plan(call, tags)
         if plan is None:
             return None
         active = Active(plan, self.clock.monotonic())
@@ -398,9 +401,9 @@ class AsyncGuard(_Shell):
                 "block the event loop)",
             )
 
-    async def begin(self, call: Call) -> Active | None:
+    async def begin(self, call: Call, tags: Mapping[str, str] | None = None) -> Active | None:
         """See `Guard.begin`."""
-        plan = self.plan(call)
+        plan = self.plan(call, tags)
         if plan is None:
             return None
         active = Active(plan, self.clock.monotonic())
