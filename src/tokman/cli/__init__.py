@@ -28,7 +28,7 @@ cli.add_command(vocab_command)
 def _add_optional_commands() -> None:
     from importlib import import_module
 
-    for module, name in (("tokman.cli.report", "report"),):
+    for module, name in (("tokman.cli.report", "report"), ("tokman.cli.gateway", "gateway")):
         try:
             command = getattr(import_module(module), name)
         except ModuleNotFoundError as exc:
