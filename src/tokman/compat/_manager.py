@@ -91,7 +91,9 @@ class TokenUsage:
         reasoning = check_tokens(self.reasoning_tokens, "TokenUsage.reasoning_tokens")
         if total != prompt + completion:
             raise InvalidRequestError(
-                "TokenUsage.total_tokens", total, f"prompt + completion = {prompt + completion}"
+                "TokenUsage.total_tokens",
+                total,
+                f"prompt_tokens + completion_tokens = {prompt + completion}",
             )
         if cached > prompt:
             raise InvalidRequestError(
@@ -99,7 +101,9 @@ class TokenUsage:
             )
         if reasoning > completion:
             raise InvalidRequestError(
-                "TokenUsage.reasoning_tokens", reasoning, f"at most completion_tokens ({completion})"
+                "TokenUsage.reasoning_tokens",
+                reasoning,
+                f"at most completion_tokens ({completion})",
             )
         self.estimated_cost = _finite_usd(self.estimated_cost)
         if self.cost is not None:
@@ -112,20 +116,14 @@ def _check_bool(field: str, value: object) -> bool:
     return value
 
 
-def _open(ledger: object) -> Any:
-    if ledger is None:
-        return None
-    if isinstance(ledger, str):
-        from tokman.ledger import open_ledger
-
-        return open_ledger(ledger)
-    if callable(getattr(ledger, "record", None)):
+def _ledger(ledger: object) -> Any:
+    if ledger is None or callable(getattr(ledger, "record", None)):
         return ledger
     raise InvalidRequestError(
         "ledger",
         ledger,
-        "a tokman Ledger or AsyncLedger (anything with record(UsageRecord)), a ledger URL "
-        "such as 'sqlite:///usage.db', or None",
+        "a tokman Ledger or AsyncLedger (tokman.open_ledger(url)), anything with "
+        "record(UsageRecord), or None",
     )
 
 
@@ -143,8 +141,8 @@ class TokenManager:
             ``None`` (the default) uses the registry alone and reads no environment.
         metrics_collector: the seed's collector (``track_operation(operation_type, success,
             duration, usage)``, plain or ``async``) or a tokman `MetricsSink`.
-        ledger: a tokman ``Ledger``/``AsyncLedger`` or a ledger URL; `track_request` records
-            each tracked request there.
+        ledger: a tokman ``Ledger``/``AsyncLedger`` (``tokman.open_ledger(url)``);
+            `track_request` records each tracked request there.
         tags: labels for the ledger records and metrics events (``{"tenant": "acme"}``).
         cache_size: how many token counts `estimate_tokens` remembers (0: none).
 
@@ -174,7 +172,7 @@ class TokenManager:
         self._dispatch = Dispatcher(f"metrics_collector {type(metrics_collector).__name__}")
         self._sink = as_sink(metrics_collector, self._dispatch)
         self._ledger_dispatch = Dispatcher("ledger")
-        self.ledger = _open(ledger)
+        self.ledger = _ledger(ledger)
         self._tags = check_tags({} if tags is None else tags, "tags")
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise InvalidRequestError("cache_size", cache_size, "an int >= 0 (0: no cache)")
@@ -310,7 +308,7 @@ class TokenManager:
         prompt_tokens = check.prompt_tokens
         if prompt_tokens is None:  # not countable: only a broken request gets here
             check.raise_for_problems()
-            raise AssertionError("a request without a prompt count has a problem")  # noqa: TRY003
+            raise AssertionError("a request without a prompt count has a problem")
         room = max(0, min(check.remaining or 0, p.max_tokens - prompt_tokens))
         wanted = completion if completion is not None else room
         total = prompt_tokens + wanted
