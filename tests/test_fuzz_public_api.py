@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
-import warnings
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal

@@ -106,6 +106,9 @@ class Dispatcher:
         """Wait for every awaitable this dispatcher scheduled on the running loop."""
         loop = asyncio.get_running_loop()
         while True:
+            # one turn of the loop first: work handed over from another thread starts (and
+            # registers itself) on the loop's next iteration
+            await asyncio.sleep(0)
             pending = [t for t in list(self._mine) if not t.done() and t.get_loop() is loop]
             if not pending:
                 return
