@@ -579,11 +579,11 @@ def test_no_coroutine_is_left_unawaited() -> None:
         manager = TokenManager("gpt-4o", metrics_collector=collector)
         manager.track_request(1, 1)
 
-        async def main() -> None:
-            manager.track_request(2, 2)
-            await manager.flush()
+        async def main(inside: TokenManager) -> None:
+            inside.track_request(2, 2)
+            await inside.flush()
 
-        asyncio.run(main())
+        asyncio.run(main(manager))
         del manager
         gc.collect()
     assert [str(w.message) for w in seen] == []
