@@ -12,10 +12,12 @@ unless the value is one the parameter really accepts (listed in `ACCEPTS` with t
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import math
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -45,6 +47,21 @@ def _recorded_ledger() -> tokman.Ledger:
     ledger = _ledger()
     ledger.record(tokman.UsageRecord(id="r1", model="gpt-4o", prompt_tokens=10))
     return ledger
+
+
+def _manager() -> tokman.TokenManager:
+    return tokman.TokenManager("gpt-4o")
+
+
+def _no_deprecation(call: Callable[..., Any]) -> Callable[..., Any]:
+    """``call`` with the seed's deprecated ``cached=`` allowed (a bool there is a valid value)."""
+
+    def quiet(**kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return call(**kwargs)
+
+    return quiet
 
 
 def _guard() -> tokman.BudgetGuard:
@@ -225,6 +242,61 @@ ENTRIES: dict[str, Entry] = {
                  "api_version": "2024-10-21"},
         ("endpoint", "api_key", "api_version", "deployment", "model_limits"),
     ),
+    "TokenManager": Entry(
+        tokman.TokenManager,
+        lambda: {"model": "gpt-4o"},
+        ("model", "deployment_name", "config", "metrics_collector", "ledger", "tags",
+         "cache_size"),
+    ),
+    "TokenManager.estimate_tokens": Entry(
+        lambda **kw: _manager().estimate_tokens(**kw), lambda: {"text": "hello"}, ("text",)
+    ),
+    "TokenManager.validate_request": Entry(
+        lambda **kw: asyncio.run(_manager().validate_request(**kw)),
+        lambda: {"prompt": "hello"},
+        ("prompt", "max_completion_tokens"),
+        signature=tokman.TokenManager.validate_request,
+    ),
+    "TokenManager.validate_request_sync": Entry(
+        lambda **kw: _manager().validate_request_sync(**kw),
+        lambda: {"prompt": "hello"},
+        ("prompt", "max_completion_tokens"),
+        signature=tokman.TokenManager.validate_request_sync,
+    ),
+    "TokenManager.chunk_text": Entry(
+        lambda **kw: _manager().chunk_text(**kw),
+        lambda: {"text": "hello world", "max_tokens": 5},
+        ("text", "max_tokens"),
+    ),
+    "TokenManager.calculate_usage": Entry(
+        _no_deprecation(lambda **kw: _manager().calculate_usage(**kw)),
+        lambda: {"prompt_tokens": 10, "completion_tokens": 2},
+        ("prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "cached"),
+        signature=tokman.TokenManager.calculate_usage,
+    ),
+    "TokenManager.track_request": Entry(
+        lambda **kw: _manager().track_request(**kw),
+        lambda: {"request_tokens": 10, "response_tokens": 2},
+        ("request_tokens", "response_tokens", "cached_tokens", "reasoning_tokens"),
+        procedure=True,
+        signature=tokman.TokenManager.track_request,
+    ),
+    "TokenManager.get_token_costs": Entry(
+        lambda **kw: _manager().get_token_costs(**kw),
+        dict,
+        ("cached",),
+        signature=tokman.TokenManager.get_token_costs,
+    ),
+    "TokenUsage": Entry(
+        tokman.TokenUsage,
+        lambda: {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12,
+                 "estimated_cost": 0.001},
+        ("prompt_tokens", "completion_tokens", "total_tokens", "estimated_cost",
+         "cached_tokens", "reasoning_tokens", "cost"),
+    ),
+    "estimate_tokens": Entry(tokman.estimate_tokens, lambda: {"text": "hello", "model": "gpt-4o"}),
+    "chunk_text": Entry(tokman.chunk_text, lambda: {"text": "hello world", "model": "gpt-4o"}),
+    "LoggerSetup.get_logger": Entry(tokman.LoggerSetup.get_logger, lambda: {"name": "app"}),
     "models.get": Entry(models.get, lambda: {"name": "gpt-4o"}),
     "models.encoding_for": Entry(models.encoding_for, lambda: {"model": "gpt-4o"}),
     "models.encoding_for_model": Entry(models.encoding_for_model, lambda: {"model": "gpt-4o"}),
@@ -301,6 +373,7 @@ NOT_ENTRY_POINTS = {
     "UsageReport": "result type: read_response() builds it",
     "NormalizedRequest": "result type: normalize_request() builds it",
     "ModelInfo": "value type; register_model() validates it (an entry above)",
+    "LoggerSetup": "namespace of the seed's get_logger (an entry above)",
     "models.memo": "internal cache hook for tokman's own layers",
     "models.reset": "takes no input",
     "models.deployments": "takes no input",
@@ -315,6 +388,10 @@ ACCEPTS: dict[tuple[str, str], Callable[[Any], bool]] = {
     ("count", "text"): lambda v: v == "",  # the empty text has 0 tokens
     ("chunk", "text"): lambda v: v == "",  # the empty text has no chunks
     ("iter_chunks", "text"): lambda v: v == "",
+    ("estimate_tokens", "text"): lambda v: v == "",  # the seed's name for count
+    ("chunk_text", "text"): lambda v: v == "",
+    ("TokenManager.estimate_tokens", "text"): lambda v: v == "",
+    ("TokenManager.chunk_text", "text"): lambda v: v == "",
     ("Ledger.summary", "group_by"): lambda v: v in ([], (), ""),  # [] = one total row
     # filters: a well-formed value that matches no record selects nothing
     ("Ledger.summary", "model"): lambda v: isinstance(v, str) and bool(v.strip()),

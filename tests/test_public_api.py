@@ -17,6 +17,7 @@ EXPECTED_PUBLIC = {
     "NormalizedRequest", "Usage", "UsageReport", "normalize_request", "read_response",
     "read_usage", "Quota", "RateLimiter", "AsyncRateLimiter", "RateReservation",
     "AsyncRateReservation", "instrument", "AzureOpenAIConfig",
+    "TokenManager", "TokenUsage", "LoggerSetup", "estimate_tokens", "chunk_text",
 }  # fmt: skip
 
 

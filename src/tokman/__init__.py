@@ -61,6 +61,11 @@ _EXPORTS: dict[str, str] = {
     "normalize_request": "tokman.requests",
     "instrument": "tokman.integrations.openai",
     "AzureOpenAIConfig": "tokman.integrations.openai",
+    "TokenManager": "tokman.compat",
+    "TokenUsage": "tokman.compat",
+    "LoggerSetup": "tokman.compat",
+    "estimate_tokens": "tokman.compat",
+    "chunk_text": "tokman.compat",
 }
 _SUBMODULES = {
     "errors",
@@ -80,6 +85,7 @@ _SUBMODULES = {
     "types",
     "testing",
     "integrations",
+    "compat",
 }
 
 __all__ = sorted([*_EXPORTS, "errors", "models", "__version__"])
@@ -104,6 +110,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman import models as models
     from tokman.budgets import Budget as Budget
     from tokman.budgets import BudgetGuard as BudgetGuard
+    from tokman.compat import LoggerSetup as LoggerSetup
+    from tokman.compat import TokenManager as TokenManager
+    from tokman.compat import TokenUsage as TokenUsage
+    from tokman.compat import chunk_text as chunk_text
+    from tokman.compat import estimate_tokens as estimate_tokens
     from tokman.counting import PromptCount as PromptCount
     from tokman.counting import count as count
     from tokman.counting import count_file as count_file
