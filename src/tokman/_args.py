@@ -18,8 +18,11 @@ from tokman.errors import InvalidRequestError
 __all__ = ["file_path", "find_lone_surrogate", "not_utf8"]
 
 
-def file_path(value: object, *, field: str = "path", what: str = "file") -> Path:
-    """``value`` as a ``Path``, or an error naming ``field`` when it cannot be one.
+def file_path(
+    value: object, *, field: str = "path", what: str = "file", expand: bool = False
+) -> Path:
+    """``value`` as a ``Path``, or an error naming ``field`` when it cannot be one; with
+    ``expand``, a leading ``~`` / ``~user`` is expanded (an unknown user is the same error).
 
     >>> file_path("usage.db").name
     'usage.db'
@@ -42,7 +45,15 @@ def file_path(value: object, *, field: str = "path", what: str = "file") -> Path
         raise InvalidRequestError(
             field, value, f"{expected}; it holds characters no file name can (lone surrogates)"
         ) from None
-    return Path(raw)
+    path = Path(raw)
+    if expand:
+        try:
+            return path.expanduser()
+        except RuntimeError:  # "~someone" for a user this system does not have
+            raise InvalidRequestError(
+                field, value, f"{expected}; ~user names no user on this system"
+            ) from None
+    return path
 
 
 def not_utf8(field_path: str, text: str) -> InvalidRequestError:

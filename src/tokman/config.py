@@ -63,7 +63,12 @@ VARIABLES: dict[str, str] = {
 
 def _path(environ: Mapping[str, str], name: str) -> Path | None:
     value = environ.get(name, "").strip()
-    return Path(value).expanduser() if value else None
+    try:
+        return Path(value).expanduser() if value else None
+    except RuntimeError:  # "~someone" for a user this system does not have
+        raise ConfigurationError(
+            f"${name}={value!r} is invalid: ~user names no user on this system; give the path"
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,8 @@ def test_cache_keeps_no_manager_alive() -> None:
     ref = weakref.ref(manager)
     del manager
     gc.collect()
-    assert ref() is None
+    alive = ref()
+    assert alive is None, [type(r).__name__ for r in gc.get_referrers(alive)]
 
 
 def test_module_helpers_keep_no_caller_manager_alive() -> None:

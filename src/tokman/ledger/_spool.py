@@ -37,7 +37,7 @@ class Spool:
     """An append-only, fsync'd JSONL file of `UsageRecord` dicts."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = file_path(path, field="spool", what="spool file").expanduser()
+        self.path = file_path(path, field="spool", what="spool file", expand=True)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[IO[str]]:

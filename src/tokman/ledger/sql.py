@@ -105,7 +105,10 @@ def _sqlite_engine(url: BackendURL, mode: str) -> sa.Engine:
     timeout = float(_number(url, "timeout", "60", float))
     database = url.database or ""
     memory = database == ":memory:"
-    path = None if memory else Path(database).expanduser()
+    try:
+        path = None if memory else Path(database).expanduser()
+    except RuntimeError:  # sqlite:///~someone/... for a user this system does not have
+        raise url.invalid(f"path {database!r}", "~user must name a user of this system") from None
     if memory and mode == "ro":
         raise StorageError(
             f"No ledger at {url}: an in-memory database exists only in the connection that made "
