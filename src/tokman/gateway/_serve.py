@@ -55,6 +55,14 @@ def serve(
     from tokman.gateway import load_config
 
     config = load_config(config_path)  # checked here, so a mistake stops the start
+    if workers > 1 and config.limiter.startswith("memory:"):
+        from tokman.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"{config.source}: gateway.limiter = 'memory://' keeps a quota per process, so "
+            f"{workers} workers would admit {workers}x the quota: set gateway.limiter to a "
+            "redis:// URL, or run one worker"
+        )
     sock = bind(host or config.host, port or config.port)
     if workers == 1:
         _worker(config_path, sock, log_level)
