@@ -543,3 +543,19 @@ def test_cancelled_async_stream_is_recorded_as_an_estimate(
     assert row.status == "estimated"
     assert row.prompt_tokens == tokman.count_prompt(model="gpt-4o", messages=MESSAGES)
     assert row.completion_tokens == tokman.count("".join(received), model="gpt-4o")
+
+
+def test_abandoned_stream_is_recorded_when_collected(fake: FakeOpenAI, ledger: Ledger) -> None:
+    """A stream dropped without close(): the SDK closes it when it is collected; tokman records
+    the estimate then."""
+    import gc
+
+    client = tokman.instrument(_client(fake), ledger=ledger)
+    stream = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True)
+    first = next(iter(stream))
+    assert first.choices
+    del stream
+    gc.collect()
+    [row] = ledger.query()
+    assert row.status == "estimated"
+    assert row.prompt_tokens == tokman.count_prompt(model="gpt-4o", messages=MESSAGES)
