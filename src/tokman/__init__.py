@@ -80,6 +80,7 @@ _SUBMODULES = {
     "types",
     "testing",
     "integrations",
+    "files",
 }
 
 __all__ = sorted([*_EXPORTS, "errors", "models", "__version__"])
