@@ -58,7 +58,12 @@ def cli(debug: bool) -> None:
 
 
 for _command in (
-    count_command, chunk_command, estimate_command, models_command, price_command, report,
+    count_command,
+    chunk_command,
+    estimate_command,
+    models_command,
+    price_command,
+    report,
     vocab_command,
 ):
     cli.add_command(_command)

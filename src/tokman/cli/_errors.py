@@ -39,7 +39,11 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.code = exit_code
+
+    @property  # click reads a class attribute; ours varies per error
+    def exit_code(self) -> int:  # type: ignore[override]
+        return self.code
 
     def show(self, file: IO[Any] | None = None) -> None:
         click.echo(f"Error: {self.format_message()}", err=True, file=file)
@@ -67,7 +71,9 @@ def cli_errors(flags: Mapping[str, str] | None = None, *, usage: bool = False) -
     try:
         yield
     except TokmanError as exc:
-        flagged = isinstance(exc, InvalidRequestError) and bool(flags) and exc.field in (flags or {})
+        flagged = (
+            isinstance(exc, InvalidRequestError) and bool(flags) and exc.field in (flags or {})
+        )
         raise CliError(cli_message(exc, flags), USAGE if usage or flagged else 1) from exc
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""

@@ -73,7 +73,9 @@ def _ancestors(root: Path) -> list[tuple[Path, pathspec.GitIgnoreSpec]]:
     return []
 
 
-def _ignored(path: Path, specs: Sequence[tuple[Path, pathspec.GitIgnoreSpec]], is_dir: bool) -> bool:
+def _ignored(
+    path: Path, specs: Sequence[tuple[Path, pathspec.GitIgnoreSpec]], is_dir: bool
+) -> bool:
     resolved = path.resolve()
     for base, spec in specs:
         try:
@@ -87,8 +89,8 @@ def _ignored(path: Path, specs: Sequence[tuple[Path, pathspec.GitIgnoreSpec]], i
 
 def _walk(
     root: Path,
-    include: pathspec.PathSpec | None,
-    exclude: pathspec.PathSpec | None,
+    include: pathspec.GitIgnoreSpec | None,
+    exclude: pathspec.GitIgnoreSpec | None,
     gitignore: bool,
 ) -> Iterator[Path]:
     specs = _ancestors(root) if gitignore else []
@@ -99,7 +101,9 @@ def _walk(
             if spec is not None:
                 specs = [*specs, (current.resolve(), spec)]
         dirs[:] = sorted(
-            d for d in dirs if d != ".git" and not (gitignore and _ignored(current / d, specs, True))
+            d
+            for d in dirs
+            if d != ".git" and not (gitignore and _ignored(current / d, specs, True))
         )
         for name in sorted(files):
             path = current / name
@@ -125,8 +129,8 @@ def collect(
     Raises:
         CliError: a path does not exist (exit 1), naming it.
     """
-    inc = pathspec.PathSpec.from_lines("gitwildmatch", include) if include else None
-    exc = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+    inc = pathspec.GitIgnoreSpec.from_lines(include) if include else None
+    exc = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
     found = Inputs()
     for name in paths:
         if name == "-":

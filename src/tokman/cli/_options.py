@@ -18,12 +18,10 @@ _PIECE_BYTES = 1 << 20  # count_file hands ~1M characters to a worker at a time
 
 def model_options(func: _F) -> _F:
     """``--model`` / ``--encoding``: which tokenizer counts (exactly one)."""
-    func = click.option(
-        "-e", "--encoding", help="Encoding instead of a model, e.g. o200k_base."
-    )(func)
-    return click.option("-m", "--model", help="Model or Azure deployment name, e.g. gpt-4o.")(
+    func = click.option("-e", "--encoding", help="Encoding instead of a model, e.g. o200k_base.")(
         func
     )
+    return click.option("-m", "--model", help="Model or Azure deployment name, e.g. gpt-4o.")(func)
 
 
 def resolve_target(model: str | None, encoding: str | None) -> str:

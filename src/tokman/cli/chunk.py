@@ -7,6 +7,7 @@ streams into any pipeline; offsets are characters, and ``text == file[start:end]
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -27,10 +28,20 @@ Examples:
 @click.command("chunk", epilog=_EXAMPLES)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--max-tokens", type=click.IntRange(min=1), required=True, help="Tokens per chunk.")
-@click.option("--overlap", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Most tokens two consecutive chunks share.")
-@click.option("--structure", type=click.Choice(["text", "markdown", "code"]), default="text",
-              show_default=True, help="Boundaries to prefer.")
+@click.option(
+    "--overlap",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Most tokens two consecutive chunks share.",
+)
+@click.option(
+    "--structure",
+    type=click.Choice(["text", "markdown", "code"]),
+    default="text",
+    show_default=True,
+    help="Boundaries to prefer.",
+)
 @model_options
 def chunk_command(
     file: str,
@@ -50,7 +61,7 @@ def chunk_command(
             max_tokens, model=model, encoding=encoding, overlap=overlap, structure=structure
         )
     with cli_errors():
-        raw = click.get_binary_stream("stdin").read() if file == "-" else Path(file).read_bytes()
+        raw = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -59,8 +70,13 @@ def chunk_command(
         for index, piece in enumerate(chunker.iter_chunks(text)):
             click.echo(
                 json.dumps(
-                    {"index": index, "start": piece.start, "end": piece.end,
-                     "tokens": piece.tokens, "text": piece.text},
+                    {
+                        "index": index,
+                        "start": piece.start,
+                        "end": piece.end,
+                        "tokens": piece.tokens,
+                        "text": piece.text,
+                    },
                     ensure_ascii=False,
                 )
             )

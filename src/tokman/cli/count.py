@@ -10,6 +10,7 @@ the rest of the command.
 from __future__ import annotations
 
 import codecs
+import sys
 from collections.abc import Callable, Iterator, Sequence
 
 import click
@@ -35,7 +36,7 @@ Examples:
 
 def _stdin_chunks(errors: str) -> Iterator[str]:
     decoder = codecs.getincrementaldecoder("utf-8")(errors)
-    stream = click.get_binary_stream("stdin")
+    stream = sys.stdin.buffer
     consumed = 0
     while True:
         block = stream.read(1 << 20)
@@ -70,15 +71,20 @@ def count_inputs(
     for item in inputs:
         if item.path is None:
             n = count_stream(
-                _stdin_chunks(errors), model=model, encoding=encoding,
+                _stdin_chunks(errors),
+                model=model,
+                encoding=encoding,
                 workers=cap_workers(workers, None),
             )
             found.append(DocumentCount("-", n))
         else:
             found.append(
                 count_document(
-                    item.path, model=model, encoding=encoding,
-                    workers=cap_workers(workers, item.size), errors=errors,
+                    item.path,
+                    model=model,
+                    encoding=encoding,
+                    workers=cap_workers(workers, item.size),
+                    errors=errors,
                 )
             )
         advance(item.size)
@@ -91,15 +97,22 @@ def count_inputs(
 @click.option("--include", multiple=True, metavar="GLOB", help="Only files matching (folders).")
 @click.option("--exclude", multiple=True, metavar="GLOB", help="Skip files matching (folders).")
 @click.option(
-    "--gitignore/--no-gitignore", default=True, show_default=True,
+    "--gitignore/--no-gitignore",
+    default=True,
+    show_default=True,
     help="Respect .gitignore files when walking folders.",
 )
 @click.option(
-    "--errors", type=click.Choice(["strict", "replace", "ignore"]), default="strict",
-    show_default=True, help="What to do with invalid UTF-8.",
+    "--errors",
+    type=click.Choice(["strict", "replace", "ignore"]),
+    default="strict",
+    show_default=True,
+    help="What to do with invalid UTF-8.",
 )
 @click.option(
-    "--workers", type=click.IntRange(min=1), default=None,
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
     help="Processes for big inputs (default: all cores; capped at what the input needs).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -124,7 +137,11 @@ def count_command(
     inputs = collect(paths or ("-",), include=include, exclude=exclude, gitignore=gitignore)
     with cli_errors(), progress_bar(inputs.size, "counting") as advance:
         rows = count_inputs(
-            inputs.items, model=model, encoding=encoding, workers=workers, errors=errors,
+            inputs.items,
+            model=model,
+            encoding=encoding,
+            workers=workers,
+            errors=errors,
             advance=advance,
         )
     total = sum(r.tokens for r in rows)

@@ -38,13 +38,15 @@ def _first_line(message: str) -> str:
     return message.splitlines()[0] if message else message
 
 
-def _batch(path: str, model: str | None, at: datetime | None, dtype: str | None,
-           as_json: bool) -> int:
+def _batch(
+    path: str, model: str | None, at: datetime | None, dtype: str | None, as_json: bool
+) -> int:
     from tokman.files import estimate_batch
 
-    with cli_errors({"deployment_type": "--deployment-type"}), progress_bar(
-        os.path.getsize(path), "estimating"
-    ) as advance:
+    with (
+        cli_errors({"deployment_type": "--deployment-type"}),
+        progress_bar(os.path.getsize(path), "estimating") as advance,
+    ):
         result = estimate_batch(path, model=model, at=at, deployment_type=dtype, progress=advance)
     if as_json:
         echo_json(
@@ -57,14 +59,21 @@ def _batch(path: str, model: str | None, at: datetime | None, dtype: str | None,
                 "cost_usd": {
                     "batch": {"low": str(result.batch_low), "high": str(result.batch_high)},
                     "standard": {
-                        "low": str(result.standard_low), "high": str(result.standard_high)
+                        "low": str(result.standard_low),
+                        "high": str(result.standard_high),
                     },
                 },
                 "flagged_lines": list(result.flagged_lines),
                 "problems": [vars(p) for p in result.problems],
                 "per_request": [
-                    {**vars(r), **{k: None if v is None else str(v) for k, v in vars(r).items()
-                                   if k.endswith(("_low", "_high"))}}
+                    {
+                        **vars(r),
+                        **{
+                            k: None if v is None else str(v)
+                            for k, v in vars(r).items()
+                            if k.endswith(("_low", "_high"))
+                        },
+                    }
                     for r in result.requests
                 ],
             }
@@ -78,8 +87,10 @@ def _batch(path: str, model: str | None, at: datetime | None, dtype: str | None,
                 ["prompt tokens", f"{result.prompt_tokens:,}"],
                 ["max completion tokens", f"{result.max_completion_tokens:,}"],
                 ["cost at batch prices", f"{_usd(result.batch_low)} - {_usd(result.batch_high)}"],
-                ["cost at standard prices",
-                 f"{_usd(result.standard_low)} - {_usd(result.standard_high)}"],
+                [
+                    "cost at standard prices",
+                    f"{_usd(result.standard_low)} - {_usd(result.standard_high)}",
+                ],
                 ["flagged lines", f"{len(result.flagged_lines):,}"],
             ],
             title=f"Batch input {path}",
@@ -87,8 +98,10 @@ def _batch(path: str, model: str | None, at: datetime | None, dtype: str | None,
         if result.problems:
             print_table(
                 ["line", "problem", "custom_id", "details"],
-                [[str(p.line), p.kind, p.custom_id or "", _first_line(p.message)]
-                 for p in result.problems],
+                [
+                    [str(p.line), p.kind, p.custom_id or "", _first_line(p.message)]
+                    for p in result.problems
+                ],
                 left=4,
             )
     return len(result.flagged_lines)
@@ -103,9 +116,10 @@ def _fine_tune(path: str, model: str | None, epochs: int, as_json: bool) -> int:
 
     with cli_errors(usage=True):  # an unknown --model is a usage mistake: exit 2
         get(model)
-    with cli_errors({"epochs": "--epochs"}), progress_bar(
-        os.path.getsize(path), "checking"
-    ) as advance:
+    with (
+        cli_errors({"epochs": "--epochs"}),
+        progress_bar(os.path.getsize(path), "checking") as advance,
+    ):
         report = check_fine_tune(path, model=model, epochs=epochs, progress=advance)
     dist = report.distribution()
     if as_json:
@@ -149,14 +163,26 @@ def _fine_tune(path: str, model: str | None, epochs: int, as_json: bool) -> int:
 @click.command("estimate", epilog=_EXAMPLES)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--fine-tune", is_flag=True, help="FILE is a chat fine-tuning dataset.")
-@click.option("-m", "--model", help="Price every request as this model/deployment (batch), "
-              "or the base model to fine-tune.")
-@click.option("--epochs", type=click.IntRange(1, 50), default=3, show_default=True,
-              help="Training passes (--fine-tune).")
+@click.option(
+    "-m",
+    "--model",
+    help="Price every request as this model/deployment (batch), or the base model to fine-tune.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(1, 50),
+    default=3,
+    show_default=True,
+    help="Training passes (--fine-tune).",
+)
 @click.option("--at", type=click.DateTime(["%Y-%m-%d"]), help="Prices of this date (UTC).")
 @click.option("--deployment-type", help="Azure deployment type, e.g. GlobalBatch.")
-@click.option("--fail-over", type=click.IntRange(min=0), metavar="N",
-              help="Exit 1 when more than N lines are flagged (CI gate).")
+@click.option(
+    "--fail-over",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Exit 1 when more than N lines are flagged (CI gate).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 def estimate_command(
     file: str,

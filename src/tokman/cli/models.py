@@ -13,7 +13,10 @@ from tokman.cli._output import echo_json, print_table
 __all__ = ["models_command"]
 
 _FILTER_FLAGS = {
-    "family": "--family", "provider": "--provider", "kind": "--kind", "encoding": "--encoding"
+    "family": "--family",
+    "provider": "--provider",
+    "kind": "--kind",
+    "encoding": "--encoding",
 }
 
 
@@ -115,7 +118,16 @@ def show_command(name: str, as_json: bool) -> None:
         echo_json(data)
         return
     prices = data.pop("prices_per_1m")
-    rows = [[key, ", ".join(v) if isinstance(v, list) else f"{v:,}" if isinstance(v, int)
-             and not isinstance(v, bool) else str(v)] for key, v in data.items()]
+    rows = [
+        [
+            key,
+            ", ".join(v)
+            if isinstance(v, list)
+            else f"{v:,}"
+            if isinstance(v, int) and not isinstance(v, bool)
+            else str(v),
+        ]
+        for key, v in data.items()
+    ]
     rows += [[f"{key} (USD per 1M)", _per_million(v)] for key, v in prices.items()]
     print_table(["field", "value"], rows, title=info.name)

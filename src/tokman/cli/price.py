@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -23,13 +24,14 @@ Examples:
 
 
 def _usage_from_stdin() -> tuple[Any, str | None]:
-    raw = click.get_binary_stream("stdin").read()
+    raw = sys.stdin.buffer.read()
     try:
         value = json.loads(raw)
     except ValueError as exc:
         raise CliError(
             "stdin is not a usage JSON; pipe a response's usage (or the response), or pass "
-            "--prompt-tokens/--completion-tokens", USAGE,
+            "--prompt-tokens/--completion-tokens",
+            USAGE,
         ) from exc
     model = value.get("model") if isinstance(value, dict) else None
     return value, model if isinstance(model, str) else None
@@ -37,10 +39,17 @@ def _usage_from_stdin() -> tuple[Any, str | None]:
 
 @click.command("price", epilog=_EXAMPLES)
 @click.option("-m", "--model", help="Model or deployment (default: the response's model).")
-@click.option("--prompt-tokens", type=click.IntRange(min=0), help="Prompt tokens (cached included).")
+@click.option(
+    "--prompt-tokens", type=click.IntRange(min=0), help="Prompt tokens (cached included)."
+)
 @click.option("--cached-tokens", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--completion-tokens", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Completion tokens (reasoning included).")
+@click.option(
+    "--completion-tokens",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Completion tokens (reasoning included).",
+)
 @click.option("--reasoning-tokens", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--batch", is_flag=True, help="Batch API prices.")
 @click.option("--deployment-type", help="Azure deployment type, e.g. DataZoneStandard.")
@@ -85,8 +94,10 @@ def price_command(
                 "completion_tokens": result.completion_tokens,
                 "reasoning_tokens": result.reasoning_tokens,
                 "cost_usd": {
-                    "input": str(result.input), "cached_input": str(result.cached_input),
-                    "output": str(result.output), "total": str(result.total),
+                    "input": str(result.input),
+                    "cached_input": str(result.cached_input),
+                    "output": str(result.output),
+                    "total": str(result.total),
                 },
                 "price_id": result.price_id,
                 "effective": result.effective.isoformat(),
@@ -102,8 +113,11 @@ def price_command(
             ["input", f"{uncached:,}", f"${result.input:,f}"],
             ["cached input", f"{result.cached_tokens:,}", f"${result.cached_input:,f}"],
             ["output", f"{result.completion_tokens:,}", f"${result.output:,f}"],
-            ["total", f"{result.prompt_tokens + result.completion_tokens:,}",
-             f"${result.total:,f}"],
+            [
+                "total",
+                f"{result.prompt_tokens + result.completion_tokens:,}",
+                f"${result.total:,f}",
+            ],
         ],
         title=f"{result.model} at {result.price_id} (effective {result.effective})",
         total=True,

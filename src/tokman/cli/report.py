@@ -44,8 +44,13 @@ Examples:
     default="table",
     show_default=True,
 )
-@click.option("--plot", "--png", "plot", type=click.Path(dir_okay=False),
-              help="Also draw the chart (cost per --by) into this PNG file.")
+@click.option(
+    "--plot",
+    "--png",
+    "plot",
+    type=click.Path(dir_okay=False),
+    help="Also draw the chart (cost per --by) into this PNG file.",
+)
 def report(
     url: str | None,
     by: str,

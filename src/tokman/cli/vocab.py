@@ -36,11 +36,25 @@ def _status(encodings: tuple[str, ...], as_json: bool, *, show_fix: bool) -> Non
         try:
             contents, path = load_vocabulary(name)
         except VocabularyError as exc:
-            rows.append({"encoding": name, "status": "MISSING", "path": None, "sha256": None,
-                         "fix": str(exc)})
+            rows.append(
+                {
+                    "encoding": name,
+                    "status": "MISSING",
+                    "path": None,
+                    "sha256": None,
+                    "fix": str(exc),
+                }
+            )
             continue
-        rows.append({"encoding": name, "status": "ok", "path": str(path),
-                     "sha256": hashlib.sha256(contents).hexdigest(), "fix": None})
+        rows.append(
+            {
+                "encoding": name,
+                "status": "ok",
+                "path": str(path),
+                "sha256": hashlib.sha256(contents).hexdigest(),
+                "fix": None,
+            }
+        )
     if as_json:
         echo_json(rows)
     else:
@@ -52,7 +66,7 @@ def _status(encodings: tuple[str, ...], as_json: bool, *, show_fix: bool) -> Non
             else:
                 click.echo(f"{row['encoding']}: MISSING")
                 click.echo(f"{row['fix']}\n", err=True)
-    missing = [r["encoding"] for r in rows if r["status"] != "ok"]
+    missing = [str(r["encoding"]) for r in rows if r["status"] != "ok"]
     if missing:
         click.echo(
             f"Error: {len(missing)} encoding(s) missing: {', '.join(missing)}; install each "
@@ -97,8 +111,12 @@ def verify_command(encodings: tuple[str, ...]) -> None:
 
 @vocab_command.command("install")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--to", "directory", type=click.Path(file_okay=False),
-              help="Directory to install into (default: $TOKMAN_VOCAB_DIR).")
+@click.option(
+    "--to",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="Directory to install into (default: $TOKMAN_VOCAB_DIR).",
+)
 def install_command(file: str, directory: str | None) -> None:
     """Install an official vocabulary FILE (downloaded elsewhere) after checking its sha256."""
     from tokman.config import Settings

@@ -142,7 +142,7 @@ def install_vocabulary(
             "directory", str(directory), "does not exist; create it (mkdir -p) first"
         )
     try:
-        contents, actual = read_verified(source, "")
+        _, actual = read_verified(source, "")
     except OSError as exc:
         raise InvalidRequestError(
             "file", str(file), f"could not be read: {exc.strerror or exc}"

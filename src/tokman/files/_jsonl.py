@@ -30,7 +30,9 @@ class JsonLine:
     error: str | None = None
 
 
-def iter_jsonl(path: str | os.PathLike[str], progress: Progress | None = None) -> Iterator[JsonLine]:
+def iter_jsonl(
+    path: str | os.PathLike[str], progress: Progress | None = None
+) -> Iterator[JsonLine]:
     """Each non-blank line of ``path`` parsed as JSON; blank lines are skipped (numbers count them).
 
     Raises:

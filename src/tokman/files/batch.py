@@ -24,7 +24,9 @@ from tokman.validation import check_request
 
 __all__ = ["BatchEstimate", "BatchProblem", "BatchRequest", "estimate_batch"]
 
-BatchProblemKind = Literal["malformed", "over_context", "invalid", "duplicate_custom_id", "unpriced"]
+BatchProblemKind = Literal[
+    "malformed", "over_context", "invalid", "duplicate_custom_id", "unpriced"
+]
 
 #: The endpoints a Batch file may name (OpenAI's ``/v1/...`` and Azure's unversioned paths).
 BATCH_URLS = frozenset(
@@ -150,8 +152,12 @@ def _read(
     name = request.get("model")
     if not isinstance(name, str) or not name:
         problems.append(
-            BatchProblem(number, "malformed", "body.model is missing: name the model or "
-                         "deployment of this request", custom_id)
+            BatchProblem(
+                number,
+                "malformed",
+                "body.model is missing: name the model or deployment of this request",
+                custom_id,
+            )
         )
         return None
     check = check_request(**request)

@@ -39,9 +39,7 @@ def request_body(value: object) -> Mapping[str, Any] | None:
     """The chat/Responses request in ``value`` (itself, or a Batch line's ``body``), else None."""
     if isinstance(value, Mapping) and isinstance(value.get("body"), Mapping):
         value = value["body"]
-    if isinstance(value, Mapping) and (
-        isinstance(value.get("messages"), list) or "input" in value
-    ):
+    if isinstance(value, Mapping) and (isinstance(value.get("messages"), list) or "input" in value):
         return value
     return None
 

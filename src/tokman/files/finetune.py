@@ -115,8 +115,10 @@ def _format_problems(number: int, value: object) -> list[FineTuneProblem]:
     if not isinstance(value, Mapping):
         return [problem("malformed", f"expected a JSON object, got {type(value).__name__}")]
     found = [
-        problem("unknown_key", f"unknown key {key!r}; an example has only "
-                + ", ".join(sorted(_EXAMPLE_KEYS)))
+        problem(
+            "unknown_key",
+            f"unknown key {key!r}; an example has only " + ", ".join(sorted(_EXAMPLE_KEYS)),
+        )
         for key in value
         if key not in _EXAMPLE_KEYS
     ]
@@ -136,8 +138,10 @@ def _format_problems(number: int, value: object) -> list[FineTuneProblem]:
             found.append(problem("missing_role", f"{where} has no role"))
         elif role not in _ROLES:
             found.append(
-                problem("unrecognized_role", f"{where}.role={role!r}; use one of "
-                        + ", ".join(sorted(_ROLES)))
+                problem(
+                    "unrecognized_role",
+                    f"{where}.role={role!r}; use one of " + ", ".join(sorted(_ROLES)),
+                )
             )
         has_call = "tool_calls" in message or "function_call" in message
         content = message.get("content")
@@ -180,7 +184,9 @@ def check_fine_tune(
         example: dict[str, Any] = dict(line.value)
         try:
             n = count_prompt(
-                model=model, messages=example["messages"], tools=example.get("tools"),
+                model=model,
+                messages=example["messages"],
+                tools=example.get("tools"),
                 functions=example.get("functions"),
             )
         except TokmanError as exc:
@@ -196,5 +202,6 @@ def check_fine_tune(
                     "training truncates it: shorten or split the example",
                 )
             )
-    return FineTuneReport(str(path), info.name, window, epochs, examples, tuple(tokens),
-                          tuple(problems))
+    return FineTuneReport(
+        str(path), info.name, window, epochs, examples, tuple(tokens), tuple(problems)
+    )
