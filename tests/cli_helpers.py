@@ -51,3 +51,9 @@ def fine_tune_file(tmp_path: Path) -> Path:
     ]
     bad = {"messages": [{"role": "user", "content": "hi", "foo": 1}]}
     return write_jsonl(tmp_path / "train.jsonl", [*good, bad])
+
+
+def cell(stdout: str, label: str) -> str:
+    """The last cell of the plain-layout row that starts with ``label``."""
+    [line] = [x for x in stdout.splitlines() if x.startswith(label + "  ")]
+    return line.split("  ")[-1].strip()
