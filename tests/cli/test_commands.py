@@ -9,10 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from cli_helpers import cell
 from click.testing import CliRunner
 
 import tokman
+from cli_helpers import cell
 from tokman.cli import cli
 from tokman.ledger import UsageRecord, open_ledger
 
@@ -71,7 +71,7 @@ def test_price_from_flags_and_from_stdin() -> None:
     assert Decimal(json.loads(flags.stdout)["cost_usd"]["total"]) == expected.total
     piped = CliRunner().invoke(cli, args, input=json.dumps({**usage, "model": "gpt-4o-mini"}))
     assert json.loads(piped.stdout)["cost_usd"]["cached_input"] == str(expected.cached_input)
-    table = CliRunner().invoke(cli, args[:-1] + ["--prompt-tokens", "2000"])
+    table = CliRunner().invoke(cli, [*args[:-1], "--prompt-tokens", "2000"])
     assert cell(table.stdout, "total") == "$0.0003"
     assert CliRunner().invoke(cli, ["price", "-m", "gpt-4o"], input="nope").exit_code == 2
 

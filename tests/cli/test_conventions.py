@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_helpers import batch_file, fine_tune_file
 from click.testing import CliRunner
 
 import tokman
+from cli_helpers import batch_file, fine_tune_file
 from tokman.cli import _output, cli
 
 COMMANDS = ["count", "chunk", "estimate", "models", "price", "report", "vocab"]

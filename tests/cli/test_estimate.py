@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from click.testing import CliRunner
-from cli_helpers import batch_file, cell, chat, fine_tune_file
 
 import tokman
+from cli_helpers import batch_file, cell, chat, fine_tune_file
 from tokman.cli import cli
 
 
