@@ -86,6 +86,7 @@ _SUBMODULES = {
     "testing",
     "integrations",
     "compat",
+    "files",
 }
 
 __all__ = sorted([*_EXPORTS, "errors", "models", "__version__"])

@@ -44,8 +44,10 @@ __all__ = [
     "CostSeries",
     "Report",
     "bar_chart",
+    "cost_by",
     "cost_over_time",
     "save_png",
+    "table_rows",
     "to_csv",
     "to_json",
     "to_table",
@@ -147,27 +149,42 @@ def to_json(report: Report) -> str:
     return json.dumps(payload, indent=2)
 
 
-def to_table(report: Report) -> Table:
-    """The report as a rich `Table` (print it with ``rich.console.Console().print``)."""
-    from rich.table import Table
+def table_rows(report: Report) -> tuple[list[str], list[list[str]]]:
+    """The report's headers and formatted rows (a total row last), for any table layout.
 
-    table = Table(title=f"Usage by {report.by}")
-    table.add_column(report.by, no_wrap=True)
-    for col in _COLUMNS:
-        header = col.removesuffix("_tokens").replace("_usd", " (USD)")
-        table.add_column(header, justify="right", no_wrap=col == "cost_usd")
-    for rec in report.records():
-        table.add_row(
-            "(none)" if rec[report.by] is None else str(rec[report.by]),
-            *(f"{rec[c]:,}" if c != "cost_usd" else f"${rec[c]:,.6f}" for c in _COLUMNS),
-        )
+    Shared by `to_table` and the CLI's plain layout, so a table and its piped form show the
+    same digits.
+    """
+    headers = [report.by] + [c.removesuffix("_tokens").replace("_usd", " (USD)") for c in _COLUMNS]
+    rows = [
+        ["(none)" if rec[report.by] is None else str(rec[report.by])]
+        + [f"{rec[c]:,}" if c != "cost_usd" else f"${rec[c]:,.6f}" for c in _COLUMNS]
+        for rec in report.records()
+    ]
     if report.rows:
         totals = [sum(int(rec[c]) for rec in report.records()) for c in _COLUMNS[:-2]]
         unpriced = sum(int(rec["unpriced"]) for rec in report.records())
-        table.add_section()
-        table.add_row(
-            "total", *(f"{v:,}" for v in totals), f"${report.total_cost:,.6f}", f"{unpriced:,}"
+        rows.append(
+            ["total", *(f"{v:,}" for v in totals), f"${report.total_cost:,.6f}", f"{unpriced:,}"]
         )
+    return headers, rows
+
+
+def to_table(report: Report) -> Table:
+    """The report as a rich `Table` (print it with ``rich.console.Console().print``).
+
+    Cells fold onto a second line when the terminal is narrow: a value is never cut to ``…``.
+    """
+    from rich.table import Table
+
+    headers, rows = table_rows(report)
+    table = Table(title=f"Usage by {report.by}")
+    for i, header in enumerate(headers):
+        table.add_column(header, justify="left" if i == 0 else "right", overflow="fold")
+    for i, row in enumerate(rows):
+        if report.rows and i == len(rows) - 1:
+            table.add_section()
+        table.add_row(*row)
     return table
 
 
@@ -204,6 +221,28 @@ def cost_over_time(
     return CostSeries(period, sorted(costs), sorted(models), costs)
 
 
+def cost_by(
+    ledger: Ledger,
+    by: str = "day",
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> CostSeries:
+    """The chart data for any breakdown: per period per model for hour/day/month, else one bar
+    per group (model, deployment, ``tag:<name>``...) so a chart honours ``by`` like a table.
+
+    Raises:
+        InvalidRequestError: ``by`` is not a known breakdown.
+    """
+    by = _check_by(by)
+    if by in ("hour", "day", "month"):
+        return cost_over_time(ledger, by, since=since, until=until)
+    report = usage_report(ledger, by, since=since, until=until)
+    labels = ["(none)" if row.group[by] is None else str(row.group[by]) for row in report.rows]
+    costs = {label: {"cost": row.cost} for label, row in zip(labels, report.rows, strict=True)}
+    return CostSeries(by, labels, ["cost"] if labels else [], costs)
+
+
 _GLYPHS = "█▓▒░#=*+%@"
 
 
@@ -238,7 +277,14 @@ def save_png(series: CostSeries, path: str | Path) -> Path:
 
     Raises:
         MissingDependencyError: matplotlib is not installed (``tokman[charts]``).
+        InvalidRequestError: the folder of ``path`` does not exist, or the file cannot be
+            written (checked before anything is drawn).
     """
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise InvalidRequestError(
+            "path", str(path), f"the folder {out.parent} does not exist; create it first"
+        )
     try:
         import matplotlib
 
@@ -253,11 +299,16 @@ def save_png(series: CostSeries, path: str | Path) -> Path:
         ax.bar(series.periods, values, bottom=bottoms, label=model)
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
     ax.set_ylabel("cost (USD)")
-    ax.set_title(f"Cost per {series.period} by model")
+    ax.set_title(f"Cost per {series.period}" + (" by model" if series.models != ["cost"] else ""))
     if series.models:
         ax.legend()
     fig.autofmt_xdate()
-    out = Path(path)
-    fig.savefig(out, format="png")
-    plt.close(fig)
+    try:
+        fig.savefig(out, format="png")
+    except OSError as exc:
+        raise InvalidRequestError(
+            "path", str(path), f"could not be written: {exc.strerror or exc}"
+        ) from exc
+    finally:
+        plt.close(fig)
     return out

@@ -341,7 +341,7 @@ def test_report_command_on_a_missing_ledger_prints_one_line(tmp_path: Path) -> N
     assert out.exit_code == 1
     assert out.output.strip().splitlines() == [
         f"Error: No ledger at {missing} (sqlite:///{missing}): the file does not exist, and a "
-        "ledger opened read-only (mode='ro') never creates one. Check the path."
+        "ledger opened read-only never creates one. Check the path."
     ]
     assert list(tmp_path.iterdir()) == []
 

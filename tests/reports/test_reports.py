@@ -129,4 +129,26 @@ def test_report_command(tmp_path: Path) -> None:
     out = runner.invoke(report_command, ["--ledger", url])
     assert out.exit_code == 0 and "2025-02-03" in out.output
     out = runner.invoke(report_command, ["--ledger", url, "--by", "week"])
-    assert out.exit_code != 0 and "by='week' is invalid" in out.output
+    assert out.exit_code == 2 and "--by 'week' is not a breakdown" in out.output
+
+
+def test_cost_by_follows_any_breakdown(ledger: Ledger, tmp_path: Path) -> None:
+    """cost_by charts per period per model for time breakdowns and one bar per group else."""
+    _fill(ledger)
+    assert reports.cost_by(ledger, "day").models == ["gpt-4o", "gpt-4o-mini", "o3"]
+    by_model = reports.cost_by(ledger, "model")
+    assert by_model.periods == ["gpt-4o", "gpt-4o-mini", "o3"]
+    assert by_model.costs["o3"] == {"cost": Decimal("0.09")}
+    with pytest.raises(InvalidRequestError, match="by='week'"):
+        reports.cost_by(ledger, "week")
+    with pytest.raises(InvalidRequestError, match="does not exist; create it first"):
+        reports.save_png(by_model, tmp_path / "missing" / "c.png")
+
+
+def test_table_rows_match_the_rich_table(ledger: Ledger) -> None:
+    """table_rows gives the same cells the rich table shows, with a total row last."""
+    _fill(ledger)
+    headers, rows = reports.table_rows(reports.usage_report(ledger, "model"))
+    assert headers[:3] == ["model", "requests", "prompt"]
+    assert rows[-1][:3] == ["total", "9", "900"]
+    assert rows[-1][-2] == "$0.180000"

@@ -1,4 +1,4 @@
-"""``python -m tokman.cli``: the same as the ``tokman`` console script."""
+"""``python -m tokman.cli``: the same entry point as the ``tokman`` console script."""
 
 from tokman.cli import main
 

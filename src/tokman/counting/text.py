@@ -27,6 +27,7 @@ __all__ = [
     "count",
     "count_file",
     "count_stream",
+    "open_binary",
     "resolve_encoding",
     "resolve_encoding_name",
     "safe_split_points",
@@ -239,6 +240,15 @@ def _open(path: object, errors: object) -> tuple[Path, Any]:
         raise InvalidRequestError(
             "path", str(path), f"could not be opened: {exc.strerror or exc}"
         ) from exc
+
+
+def open_binary(path: object) -> tuple[Path, Any]:
+    """``path`` opened for binary reading, or the ``InvalidRequestError`` naming it and the fix.
+
+    Shared with the file readers above this layer (``tokman.files``) so that a missing file,
+    a directory or a permission problem reads the same everywhere.
+    """
+    return _open(path, "strict")
 
 
 def _read_text(path: Path, handle: Any, block_bytes: int, errors: str) -> Iterator[str]:

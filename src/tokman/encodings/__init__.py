@@ -41,6 +41,7 @@ __all__ = [
     "configure",
     "encoding_name_for_model",
     "get_encoding",
+    "install_vocabulary",
     "list_encodings",
     "load_vocabulary",
 ]
@@ -115,6 +116,63 @@ def load_vocabulary(name: str) -> tuple[bytes, Path]:
             searched.append(f"{path}: rejected, sha256 mismatch ({actual})")
     searched.extend(unset_settings(_vocab_dir))
     raise VocabularyNotFoundError(name, searched, _fix_command(spec))
+
+
+def install_vocabulary(
+    file: str | os.PathLike[str], directory: str | os.PathLike[str]
+) -> tuple[list[str], Path]:
+    """Copy an official vocabulary file into ``directory`` once its sha256 proves which it is.
+
+    The way to install a vocabulary offline: download the file on a connected machine, carry
+    it over, install it into ``$TOKMAN_VOCAB_DIR``. The file (plain or gzip'd) is identified by
+    its hash alone, so a wrong or damaged file is refused instead of giving wrong counts; it is
+    written as ``<stem>.tiktoken`` through a temporary name and renamed, so a crash never
+    leaves half a file. Returns the encodings that use it and the installed path.
+
+    Raises:
+        InvalidRequestError: ``file`` cannot be read, or its sha256 is no official vocabulary's;
+            ``directory`` does not exist or cannot be written (field ``directory``).
+    """
+    from tokman._args import file_path
+
+    source = file_path(file, field="file", what="vocabulary file")
+    target = file_path(directory, field="directory", what="vocabulary directory")
+    if not target.is_dir():
+        raise InvalidRequestError(
+            "directory", str(directory), "does not exist; create it (mkdir -p) first"
+        )
+    try:
+        _, actual = read_verified(source, "")
+    except OSError as exc:
+        raise InvalidRequestError(
+            "file", str(file), f"could not be read: {exc.strerror or exc}"
+        ) from exc
+    except EOFError as exc:
+        raise InvalidRequestError("file", str(file), "is a truncated gzip file") from exc
+    names = sorted(n for n, spec in VOCABULARIES.items() if spec.file.sha256 == actual)
+    if not names:
+        raise InvalidRequestError(
+            "file", str(file), f"sha256 {actual} is not the hash of any official vocabulary "
+            f"({', '.join(list_encodings())}); download it again from the official URL",
+        )
+    raw = source.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        import gzip
+
+        raw = gzip.decompress(raw)
+    dest = target / f"{VOCABULARIES[names[0]].file.stem}.tiktoken"
+    partial = dest.with_name(dest.name + f".{os.getpid()}.partial")
+    try:
+        partial.write_bytes(raw)
+        os.replace(partial, dest)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise InvalidRequestError(
+            "directory", str(directory), f"could not be written: {exc.strerror or exc}"
+        ) from exc
+    with _lock:
+        _encodings.clear()  # the next use resolves again and may find the new file
+    return names, dest
 
 
 def _spec(name: str) -> EncodingSpec:
