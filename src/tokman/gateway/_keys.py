@@ -12,13 +12,13 @@ how long a revocation takes to reach a running gateway. A database failure is a 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import re
 import secrets
 import threading
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field

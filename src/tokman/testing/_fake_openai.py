@@ -335,7 +335,7 @@ class FakeOpenAI:
         with self._lock:
             self._state.requests.append(
                 FakeRequest(method.upper(), path, query, seen, parsed, reply.status, usage,
-                            arrived)  # fmt: skip
+                            arrived)
             )
             if sent and usage is not None:
                 self._state.served.append(usage)
