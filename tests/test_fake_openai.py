@@ -539,3 +539,23 @@ def test_readme_example_runs() -> None:
     section = readme.split("### Testing your code without the internet", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(code, "README.md", "exec"), {})
+
+
+def test_arrival_times_and_delay() -> None:
+    """Each request records when it arrived (time.monotonic); ``delay=`` slows every answer
+    and is checked like any other number of seconds."""
+    import time
+
+    from tokman.errors import InvalidRequestError
+    from tokman.testing import FakeOpenAI
+
+    fake = FakeOpenAI(delay=0.05)
+    before = time.monotonic()
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+    fake.handle("POST", "/v1/chat/completions", body=body)
+    after = time.monotonic()
+    [request] = fake.requests
+    assert before <= request.arrived <= after - 0.05
+    for bad in (-1, float("nan"), "1"):
+        with pytest.raises(InvalidRequestError, match="delay"):
+            FakeOpenAI(delay=bad)  # type: ignore[arg-type]

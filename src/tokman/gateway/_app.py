@@ -152,7 +152,9 @@ class Gateway:
                 limiter = None
                 if dep.tpm is not None:
                     limiter = AsyncRateLimiter(
-                        Quota(tpm=dep.tpm, rpm=dep.rpm), config.limiter,
+                        Quota(tpm=dep.tpm, rpm=dep.rpm, token_window=dep.token_window,
+                              request_window=dep.request_window),
+                        config.limiter,
                         name=f"gw.{up.name}.{dep.target}",
                     )  # fmt: skip
                 guard = AsyncGuard(
@@ -340,12 +342,15 @@ def create_app(gateway: Gateway) -> Any:
                       "request_too_large")  # fmt: skip
 
     async def api_call(request: Request, api: Api, deployment: str | None) -> Any:
-        key = gateway.authenticate(request.headers)
+        try:
+            key = gateway.authenticate(request.headers)
+        except TokmanError as exc:  # the key store is down: 503 storage_error, not a 500
+            return gateway.refusal(exc)
         if key is None:
             return _error(401, "Incorrect API key provided: use a key from "
                           "'tokman gateway keys create'.", "invalid_api_key")  # fmt: skip
         try:
-            raw = await asyncio.wait_for(read_body(request), timeout=30)
+            raw = await asyncio.wait_for(read_body(request), timeout=config.body_timeout)
         except asyncio.TimeoutError:
             return _error(408, "The request body took too long to arrive.", "request_timeout")
         if isinstance(raw, Response):
@@ -382,7 +387,10 @@ def create_app(gateway: Gateway) -> Any:
         return await api_call(request, "responses", None)
 
     async def list_models(request: Request) -> Any:
-        key = gateway.authenticate(request.headers)
+        try:
+            key = gateway.authenticate(request.headers)
+        except TokmanError as exc:
+            return gateway.refusal(exc)
         if key is None:
             return _error(401, "Incorrect API key provided.", "invalid_api_key")
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "tokman-gateway"}

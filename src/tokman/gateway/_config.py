@@ -9,6 +9,7 @@ limiter = "memory://"                # redis://... to share quotas across worker
 max_wait = 10                        # seconds a request may wait for rate-limit admission
 max_body_bytes = 1048576
 upstream_timeout = 120               # seconds for the whole upstream call
+body_timeout = 30                    # seconds a client may take to send its request body
 budget_mode = 429                    # status of a budget refusal: 429 (default) or 402
 
 [[upstreams]]
@@ -24,6 +25,9 @@ model = "gpt-4o"                     # what it serves: the name clients ask for
 tpm = 450000
 rpm = 2700
 type = "GlobalStandard"
+# token_window = 60                  # seconds tpm counts over (default 60, Azure's minute)
+# request_window = 10                # seconds rpm is checked over (default 10, at most
+                                     # token_window); short windows are for tests
 
 [[budgets]]
 id = "everyone"
@@ -60,6 +64,8 @@ class DeploymentSpec:
     tpm: int | None = None
     rpm: int | None = None
     type: str | None = None
+    token_window: float = 60.0  # seconds the tpm counts over (`tokman.Quota.token_window`)
+    request_window: float = 10.0  # seconds the rpm is checked over
 
     @property
     def target(self) -> str:
@@ -104,6 +110,7 @@ class GatewayConfig:
     max_wait: float = 10.0
     max_body_bytes: int = 1_048_576
     upstream_timeout: float = 120.0
+    body_timeout: float = 30.0
     budget_mode: int = 429
     budgets: tuple[BudgetSpec, ...] = ()
     source: str = "<config>"
@@ -175,7 +182,7 @@ def parse_config(data: Any, *, source: str = "<config>") -> GatewayConfig:
     gateway = _Reader(source, "gateway", data.get("gateway", {}))
     gateway.known(
         "host", "port", "ledger", "limiter", "max_wait", "max_body_bytes", "upstream_timeout",
-        "budget_mode",
+        "body_timeout", "budget_mode",
     )  # fmt: skip
     budget_mode = gateway.table.get("budget_mode", 429)
     if budget_mode not in (429, 402):
@@ -208,6 +215,7 @@ def parse_config(data: Any, *, source: str = "<config>") -> GatewayConfig:
         max_wait=gateway.number("max_wait", 10.0),
         max_body_bytes=gateway.number("max_body_bytes", 1_048_576, integer=True),
         upstream_timeout=gateway.number("upstream_timeout", 120.0),
+        body_timeout=gateway.number("body_timeout", 30.0),
         budget_mode=budget_mode,
         budgets=budgets,
         source=source,
@@ -251,7 +259,7 @@ def _upstream(r: _Reader) -> UpstreamSpec:
 
 
 def _deployment(r: _Reader, kind: str) -> DeploymentSpec:
-    r.known("name", "model", "tpm", "rpm", "type")
+    r.known("name", "model", "tpm", "rpm", "type", "token_window", "request_window")
     name = r.text("name", required=kind == "azure")
     if kind == "openai" and name is not None:
         r.fail("name", name, "no name on an OpenAI upstream (the model is what is called)")
@@ -263,9 +271,17 @@ def _deployment(r: _Reader, kind: str) -> DeploymentSpec:
             None,
             "both tpm and rpm (the deployment's quota; RPM is never derived from TPM), or neither",
         )
+    token_window = r.number("token_window", 60.0)
+    request_window = r.number("request_window", min(10.0, token_window))
+    if request_window > token_window:
+        r.fail("request_window", request_window, f"at most token_window = {token_window:g}")
+    if tpm is None and ("token_window" in r.table or "request_window" in r.table):
+        key = "token_window" if "token_window" in r.table else "request_window"
+        r.fail(key, r.table[key], "no window without a quota: add tpm and rpm, or remove it")
     return DeploymentSpec(
-        model=r.text("model", required=True), name=name, tpm=tpm, rpm=rpm, type=r.text("type")
-    )
+        model=r.text("model", required=True), name=name, tpm=tpm, rpm=rpm, type=r.text("type"),
+        token_window=float(token_window), request_window=float(request_window),
+    )  # fmt: skip
 
 
 def _budget(r: _Reader) -> BudgetSpec:

@@ -6,11 +6,13 @@ plain hash is enough: there is nothing to brute-force), and a presented key is c
 (``key``) and its budget (``key:<id>``); the tenant flows into the ledger and budgets as the
 ``tenant`` tag. Keys live in the ledger's database (table ``tokman_gateway_keys``) so every
 gateway process and host sees the same keys; a lookup is cached for `CACHE_SECONDS`, which is
-how long a revocation takes to reach a running gateway.
+how long a revocation takes to reach a running gateway. A database failure is a `StorageError`
+(the gateway answers 503), never the driver's own exception.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -18,7 +20,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -103,8 +105,16 @@ def _digest(key: str) -> str:
 class KeyStore:
     """Virtual keys in the ledger's SQL database (or in memory for a ``memory://`` ledger)."""
 
-    def __init__(self, engine: Any | None, *, table_prefix: str = "") -> None:
+    def __init__(
+        self,
+        engine: Any | None,
+        *,
+        table_prefix: str = "",
+        errors: Callable[[str], contextlib.AbstractContextManager[None]] | None = None,
+    ) -> None:
         self._engine = engine
+        # maps driver failures to StorageError (the ledger store's `errors`)
+        self._errors = errors or (lambda action: contextlib.nullcontext())
         self._rows: dict[str, dict[str, Any]] = {}  # memory store
         self._cache: dict[str, tuple[float, VirtualKey | None, str]] = {}
         self._lock = threading.Lock()
@@ -125,13 +135,15 @@ class KeyStore:
                 sa.Column("created", sa.Text, nullable=False),
                 sa.Column("revoked", sa.Boolean, nullable=False, default=False),
             )
-            meta.create_all(engine, checkfirst=True)
+            with self._errors("create the key table in"):
+                meta.create_all(engine, checkfirst=True)
 
     @classmethod
     def for_ledger(cls, ledger: Any) -> KeyStore:
         """The key store in ``ledger``'s database."""
         store = ledger.store
-        return cls(getattr(store, "engine", None), table_prefix=getattr(store, "table_prefix", ""))
+        return cls(getattr(store, "engine", None), table_prefix=getattr(store, "table_prefix", ""),
+                   errors=getattr(store, "errors", None))  # fmt: skip
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -177,7 +189,7 @@ class KeyStore:
         if self._engine is None:
             self._rows[key.id] = row
         else:
-            with self._engine.begin() as conn:
+            with self._errors("store a key in"), self._engine.begin() as conn:
                 conn.execute(self._table.insert().values(**row))
         return secret, key
 
@@ -190,7 +202,7 @@ class KeyStore:
                 row["revoked"] = True
         else:
             t = self._table
-            with self._engine.begin() as conn:
+            with self._errors("revoke a key in"), self._engine.begin() as conn:
                 result = conn.execute(
                     t.update().where(t.c.id == key_id, t.c.revoked.is_(False)).values(revoked=True)
                 )
@@ -207,7 +219,11 @@ class KeyStore:
         return sorted((_key_of(r) for r in rows), key=lambda k: (k.created, k.id))
 
     def lookup(self, presented: str) -> VirtualKey | None:
-        """The live key ``presented`` is, or ``None`` (unknown, malformed or revoked)."""
+        """The live key ``presented`` is, or ``None`` (unknown, malformed or revoked).
+
+        Raises:
+            StorageError: the database could not be read (nothing is cached then).
+        """
         now = time.monotonic()
         with self._lock:
             cached = self._cache.get(presented)
@@ -230,14 +246,14 @@ class KeyStore:
         if self._engine is None:
             return self._rows.get(key_id)
         t = self._table
-        with self._engine.connect() as conn:
+        with self._errors("look up a key in"), self._engine.connect() as conn:
             row = conn.execute(t.select().where(t.c.id == key_id)).mappings().first()
         return dict(row) if row is not None else None
 
     def _all_rows(self) -> list[dict[str, Any]]:
         if self._engine is None:
             return list(self._rows.values())
-        with self._engine.connect() as conn:
+        with self._errors("list the keys in"), self._engine.connect() as conn:
             return [dict(r) for r in conn.execute(self._table.select()).mappings()]
 
 

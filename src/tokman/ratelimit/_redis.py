@@ -264,6 +264,7 @@ _FIX = (
     "while it is down."
 )
 _OPTIONS = ("socket_timeout", "socket_connect_timeout")
+_MAX_CONNECTIONS = 2**16  # per process (per node for a cluster); Redis' maxclients is 10,000
 
 
 def _client_kwargs(url: BackendURL) -> dict[str, Any]:
@@ -277,6 +278,10 @@ def _client_kwargs(url: BackendURL) -> dict[str, Any]:
         "username": url.username,
         "password": url.password,
         "retry": Retry(NoBackoff(), 1),  # one reconnect, then fail (the policy decides)
+        # redis-py 8 caps a pool at 100 connections and fails the 101st concurrent operation
+        # ("Too many connections": a StorageError, a 503 at the gateway under load); a
+        # connection per operation in flight is what redis-py < 8 always allowed
+        "max_connections": _MAX_CONNECTIONS,
     }
     for option in _OPTIONS:
         raw = url.option(option, "2")

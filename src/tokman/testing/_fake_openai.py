@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from typing import Any
 
 from tokman import models
 from tokman._args import find_lone_surrogate, not_utf8
-from tokman._units import check_tokens
+from tokman._units import check_seconds, check_tokens
 from tokman.counting import count, count_prompt
 from tokman.counting.embeddings import count_inputs
 from tokman.errors import InvalidRequestError, TokmanError, UnknownModelError
@@ -79,6 +80,8 @@ class FakeRequest:
         status: the HTTP status answered.
         usage: the usage billed for it, whether or not it was sent (a stream without
             ``include_usage`` or a cut stream is billed but sends none); ``None`` on errors.
+        arrived: when it arrived, on ``time.monotonic()`` of the fake's process (before any
+            ``delay``), so a test can check what reached the API in any time window.
     """
 
     method: str
@@ -88,6 +91,7 @@ class FakeRequest:
     body: Any
     status: int
     usage: dict[str, Any] | None = None
+    arrived: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -156,9 +160,12 @@ class FakeOpenAI:
             a known model name is taken as a deployment named after its model.
         headers: extra headers on every successful answer (``x-ratelimit-remaining-tokens``...).
         dimensions: the length of embeddings vectors when the request sets none.
+        delay: seconds to wait before answering each request (a slow upstream). The waiting
+            is a ``time.sleep`` in the thread that calls `handle`: with `serve` that is the
+            connection's own server thread; with `transport` it blocks the client.
 
     Raises:
-        InvalidRequestError: a bad count or header.
+        InvalidRequestError: a bad count, header or delay.
         ConfigurationError, UnknownModelError: a bad deployments entry or an unknown model.
     """
 
@@ -171,6 +178,7 @@ class FakeOpenAI:
         deployments: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         dimensions: int = _DIMENSIONS,
+        delay: float = 0.0,
     ) -> None:
         if not isinstance(reply, str):
             raise InvalidRequestError("reply", reply, "the assistant's reply as a str")
@@ -182,6 +190,7 @@ class FakeOpenAI:
         if check_tokens(dimensions, "dimensions") < 1:
             raise InvalidRequestError("dimensions", dimensions, "a positive vector length")
         self.dimensions = dimensions
+        self.delay = check_seconds(delay, "delay", positive=False)
         self.headers = _check_headers(headers, "headers")
         if deployments is not None and not isinstance(deployments, Mapping):
             raise InvalidRequestError(
@@ -297,6 +306,7 @@ class FakeOpenAI:
             InvalidRequestError: an argument of the wrong type (a bad *request* is answered
                 with the API's 4xx instead).
         """
+        arrived = time.monotonic()
         for name, value in (("method", method), ("path", path)):
             if not isinstance(value, str) or not value:
                 raise InvalidRequestError(name, value, f"the HTTP {name} as a str")
@@ -320,9 +330,12 @@ class FakeOpenAI:
             reply, usage, sent = self._answer(route, parsed)
         except _Refusal as refusal:
             reply, sent = _error_reply(refusal), False
+        if self.delay:
+            time.sleep(self.delay)
         with self._lock:
             self._state.requests.append(
-                FakeRequest(method.upper(), path, query, seen, parsed, reply.status, usage)
+                FakeRequest(method.upper(), path, query, seen, parsed, reply.status, usage,
+                            arrived)
             )
             if sent and usage is not None:
                 self._state.served.append(usage)

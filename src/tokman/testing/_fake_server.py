@@ -34,6 +34,9 @@ _POLL_SECONDS = 0.02  # how long stopping the server may wait for its loop to no
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new connections (a
+    # gateway opening 100 at once), which the client's kernel retries only after 1 s
+    request_queue_size = 1024
 
     def __init__(self, fake: FakeOpenAI) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
