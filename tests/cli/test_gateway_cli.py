@@ -94,28 +94,30 @@ def test_tokman_gateway_serves(tmp_path: Path) -> None:
                                         "--tenant", "acme"])  # fmt: skip
         secret = made.stdout.strip()
         env = {**os.environ, "TOKMAN_TEST_UPSTREAM_KEY": "sk-up"}
-        proc = subprocess.Popen(
+        log = tmp_path / "gateway.log"
+        with log.open("wb") as out, subprocess.Popen(
             [sys.executable, "-m", "tokman.cli", "gateway", "--config", str(config)],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "the gateway did not start"
-                time.sleep(0.1)
-            client = openai.OpenAI(api_key=secret, base_url=f"http://127.0.0.1:{port}/v1")
-            answer = client.chat.completions.create(
-                model="gpt-4o", messages=[{"role": "user", "content": "Hi"}]
-            )
-            assert answer.choices[0].message.content == "Served through the gateway."
-        finally:
-            proc.terminate()
-            proc.wait(10)
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        ) as proc:  # fmt: skip
+            try:
+                deadline = time.monotonic() + 20
+                while True:
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    assert proc.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, "the gateway did not start"
+                    time.sleep(0.1)
+                client = openai.OpenAI(api_key=secret, base_url=f"http://127.0.0.1:{port}/v1")
+                answer = client.chat.completions.create(
+                    model="gpt-4o", messages=[{"role": "user", "content": "Hi"}]
+                )
+                assert answer.choices[0].message.content == "Served through the gateway."
+                client.close()
+            finally:
+                proc.terminate()
+                proc.wait(10)
     [row] = open_ledger(load_config(config).ledger).query()
     assert row.id == answer.id and row.tags["tenant"] == "acme"
