@@ -16,7 +16,8 @@ EXPECTED_PUBLIC = {
     "iter_chunks", "models", "open_ledger", "trim_messages", "validate_request",
     "NormalizedRequest", "Usage", "UsageReport", "normalize_request", "read_response",
     "read_usage", "Quota", "RateLimiter", "AsyncRateLimiter", "RateReservation",
-    "AsyncRateReservation", "instrument", "AzureOpenAIConfig",
+    "AsyncRateReservation", "instrument", "AzureOpenAIConfig", "count_batch", "iter_count_batch",
+    "count_column",
 }  # fmt: skip
 
 
@@ -62,6 +63,7 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 OPTIONAL_OR_HEAVY = [
     "tiktoken", "bpe_openai", "regex", "sqlalchemy", "psycopg", "redis", "openai",
     "prometheus_client", "opentelemetry", "click", "rich", "matplotlib", "PIL", "platformdirs",
+    "ray", "pyarrow", "pandas", "numpy", "tokie",
 ]  # fmt: skip
 
 

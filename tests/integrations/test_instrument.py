@@ -507,7 +507,9 @@ def test_readme_example_runs() -> None:
     exec(compile(code, "README.md#the-openai-sdk", "exec"), {})
 
 
-def test_cancelled_async_stream_is_recorded_as_an_estimate(fake: FakeOpenAI, ledger: Ledger) -> None:
+def test_cancelled_async_stream_is_recorded_as_an_estimate(
+    fake: FakeOpenAI, ledger: Ledger
+) -> None:
     """A task cancelled mid-stream still leaves one row: prompt exact, completion estimated."""
     received: list[str] = []
 
