@@ -153,3 +153,19 @@ def test_model_and_encoding_are_checked_before_reading() -> None:
         tokman.iter_count_batch(iter(["a"]), model="no-such-model")
     with pytest.raises(InvalidRequestError):
         tokman.count_batch(["a"], model="gpt-4o", encoding="o200k_base")
+
+
+def readme_blocks(section: str) -> list[str]:
+    """The ```python blocks of a README section, in order."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    body = readme.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("```", 1)[0] for block in body.split("```python\n")[1:]]
+
+
+def test_the_readme_example_runs_as_written() -> None:
+    """The README's corpus-scale example (lists, generators, Arrow, pandas) runs and is right."""
+    scope: dict[str, object] = {}
+    exec(compile(readme_blocks("Corpus-scale counting")[0], "README.md", "exec"), scope)
+    assert scope["total"] == sum(
+        tokman.count(f"document {i}: some text", model="gpt-4o") for i in range(1_000_000)
+    )

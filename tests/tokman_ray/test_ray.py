@@ -84,3 +84,13 @@ def test_arguments_are_checked_before_any_ray_work() -> None:
         assert info.value.field == field
     with pytest.raises(UnknownModelError):
         tokman.ray.summarize_dataset(ds, model="no-such-model")
+
+
+@pytest.mark.slow
+def test_the_readme_ray_example_runs_as_written(local_ray: None) -> None:
+    """The README's Ray block runs on the test's Ray (its ray.init is then a no-op)."""
+    from counting.test_batch import readme_blocks
+
+    code = readme_blocks("Corpus-scale counting")[1]
+    code = code.replace("ray.init(num_cpus=2, include_dashboard=False)", "ray.is_initialized()")
+    exec(compile(code, "README.md", "exec"), {})
