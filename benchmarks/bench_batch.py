@@ -139,7 +139,7 @@ def part_two(docs: dict[str, list[str]], encoding: str, gb: float) -> None:
         ray.shutdown()
     assert summary.tokens == sum(local) and summary.documents == len(local), "Ray differs"
     print(f"Ray start-up: ray.init {t_init:.1f} s, data into the object store {t_load:.1f} s, "
-          f"a 4-row job {t_tiny:.1f} s (actor start + vocabulary: the fixed cost per job)")  # fmt: skip
+          f"a 4-row job {t_tiny:.1f} s (actor start + vocabulary: a job's fixed cost)")  # fmt: skip
     print(f"tokman.ray.summarize_dataset:   {t_ray:6.1f} s  {mb / t_ray:6.1f} MB/s "
           f"= {t_local / t_ray:.2f}x count_batch (goal >= 0.80x)")  # fmt: skip
     if t_ray > t_tiny:
