@@ -1,9 +1,10 @@
 """Exact token counts of a Ray Data dataset (the ``tokman[ray]`` extra).
 
->>> import ray, tokman.ray                                          # doctest: +SKIP
->>> ds = ray.data.read_parquet("s3://bucket/corpus/")              # doctest: +SKIP
->>> tokman.ray.count_dataset(ds, "text", model="gpt-4o").write_parquet("out/")  # +SKIP
->>> tokman.ray.summarize_dataset(ds, "text", model="gpt-4o").tokens  # doctest: +SKIP
+Use (after ``ray.init(...)``, or let Ray Data start a local instance)::
+
+    ds = ray.data.read_parquet("s3://bucket/corpus/")
+    tokman.ray.count_dataset(ds, "text", model="gpt-4o").write_parquet("out/")
+    tokman.ray.summarize_dataset(ds, "text", model="gpt-4o").tokens
 
 The counting runs through ``Dataset.map_batches`` with a callable class
 (:class:`~tokman.ray._counter.TokenCounter`), so each actor loads the vocabulary once, on
