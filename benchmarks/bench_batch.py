@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import random
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -46,8 +47,23 @@ def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, result
 
 
+def edge_documents(n: int = 3_000) -> list[str]:
+    """Where fast pre-tokenizers drift: control characters before CJK punctuation, ZWJ emoji
+    runs, symbols + combining marks, random code points (the cases in shared/bench/tokie)."""
+    rng = random.Random(16)
+    fixed = ["\t。", "\x0b、", "\x0c「", "\n\t\n", "🧑\u200d🤝\u200d🧑" * 200, "→\u0301"]
+    ranges = [(0x09, 0x0D), (0x20, 0x7E), (0x300, 0x36F), (0x3000, 0x30FF), (0x4E00, 0x4FFF),
+              (0x1F300, 0x1F6FF), (0x200B, 0x200D), (0x2190, 0x21FF)]  # fmt: skip
+    out = list(fixed)
+    while len(out) < n:
+        picks = (rng.choice(ranges) for _ in range(rng.randrange(1, 40)))
+        out.append("".join(chr(rng.randint(lo, hi)) for lo, hi in picks))
+    return out
+
+
 def documents(mb: float) -> dict[str, list[str]]:
-    """Each corpus cut into documents: paragraphs for prose and code, ~2 KB runs for CJK."""
+    """Each corpus cut into documents: paragraphs for prose and code, ~700-character runs for
+    CJK; plus the edge cases."""
     texts = corpora(int(mb * 1_000_000))
     out: dict[str, list[str]] = {}
     for name, text in texts.items():
@@ -55,6 +71,7 @@ def documents(mb: float) -> dict[str, list[str]]:
             out[name] = [text[i : i + 700] for i in range(0, len(text), 700)]
         else:
             out[name] = [d for d in text.split("\n\n") if d]
+    out["edge"] = edge_documents()
     return out
 
 
@@ -93,7 +110,8 @@ def part_two(docs: dict[str, list[str]], encoding: str, gb: float) -> None:
 
     import tokman.ray
 
-    mixed = [d for d in itertools.chain.from_iterable(itertools.zip_longest(*docs.values())) if d]
+    corpora_only = [docs[name] for name in ("prose", "code", "cjk")]
+    mixed = [d for d in itertools.chain.from_iterable(itertools.zip_longest(*corpora_only)) if d]
     per_round = sum(len(d.encode()) for d in mixed)
     rounds = max(1, round(gb * 1e9 / per_round))
     print(f"\nRay vs count_batch: {rounds} x {per_round / 1e6:.1f} MB = "
