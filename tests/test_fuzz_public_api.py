@@ -70,6 +70,12 @@ def _guard() -> tokman.BudgetGuard:
     return guard
 
 
+def _arrow_texts() -> Any:
+    import pyarrow as pa
+
+    return pa.array(["hello", "world"])
+
+
 def _openai_client() -> Any:
     import httpx2
     import openai
@@ -98,6 +104,17 @@ ENTRIES: dict[str, Entry] = {
     "count_file": Entry(
         tokman.count_file,
         lambda: {"path": str(_TEXT_FILE), "model": "gpt-4o", "workers": 1},
+    ),
+    "count_batch": Entry(
+        tokman.count_batch, lambda: {"texts": ["hello", "world"], "model": "gpt-4o", "workers": 1}
+    ),
+    "iter_count_batch": Entry(
+        tokman.iter_count_batch,
+        lambda: {"texts": iter(["hello", "world"]), "model": "gpt-4o", "workers": 1},
+        consume=True,
+    ),
+    "count_column": Entry(
+        tokman.count_column, lambda: {"column": _arrow_texts(), "model": "gpt-4o", "workers": 1}
     ),
     "count_prompt": Entry(
         tokman.count_prompt, lambda: {"model": "gpt-4o", "messages": HELLO}, _REQUEST
@@ -386,6 +403,9 @@ NOT_ENTRY_POINTS = {
 #: (entry, parameter) -> predicate for values the parameter accepts, and why.
 ACCEPTS: dict[tuple[str, str], Callable[[Any], bool]] = {
     ("count", "text"): lambda v: v == "",  # the empty text has 0 tokens
+    # no texts, no counts: an empty list / tuple is a batch of zero texts
+    ("count_batch", "texts"): lambda v: isinstance(v, (list, tuple)) and len(v) == 0,
+    ("iter_count_batch", "texts"): lambda v: isinstance(v, (list, tuple)) and len(v) == 0,
     ("chunk", "text"): lambda v: v == "",  # the empty text has no chunks
     ("iter_chunks", "text"): lambda v: v == "",
     ("estimate_tokens", "text"): lambda v: v == "",  # the seed's name for count

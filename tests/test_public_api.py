@@ -18,6 +18,7 @@ EXPECTED_PUBLIC = {
     "read_usage", "Quota", "RateLimiter", "AsyncRateLimiter", "RateReservation",
     "AsyncRateReservation", "instrument", "AzureOpenAIConfig",
     "TokenManager", "TokenUsage", "LoggerSetup", "estimate_tokens", "chunk_text",
+    "count_batch", "iter_count_batch", "count_column",
 }  # fmt: skip
 
 
@@ -63,6 +64,7 @@ def test_unknown_attribute_is_an_attribute_error() -> None:
 OPTIONAL_OR_HEAVY = [
     "tiktoken", "bpe_openai", "regex", "sqlalchemy", "psycopg", "redis", "openai",
     "prometheus_client", "opentelemetry", "click", "rich", "matplotlib", "PIL", "platformdirs",
+    "ray", "pyarrow", "pandas", "numpy", "tokie",
 ]  # fmt: skip
 
 

@@ -24,6 +24,9 @@ _EXPORTS: dict[str, str] = {
     "encoding_for_model": "tokman.models",
     "count": "tokman.counting",
     "count_file": "tokman.counting",
+    "count_batch": "tokman.counting",
+    "iter_count_batch": "tokman.counting",
+    "count_column": "tokman.counting",
     "count_prompt": "tokman.counting",
     "count_prompt_details": "tokman.counting",
     "PromptCount": "tokman.counting",
@@ -87,6 +90,7 @@ _SUBMODULES = {
     "integrations",
     "compat",
     "files",
+    "ray",
 }
 
 __all__ = sorted([*_EXPORTS, "errors", "models", "__version__"])
@@ -118,9 +122,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.compat import estimate_tokens as estimate_tokens
     from tokman.counting import PromptCount as PromptCount
     from tokman.counting import count as count
+    from tokman.counting import count_batch as count_batch
+    from tokman.counting import count_column as count_column
     from tokman.counting import count_file as count_file
     from tokman.counting import count_prompt as count_prompt
     from tokman.counting import count_prompt_details as count_prompt_details
+    from tokman.counting import iter_count_batch as iter_count_batch
     from tokman.encodings import Encoding as Encoding
     from tokman.encodings import get_encoding as get_encoding
     from tokman.fitting import Chunk as Chunk

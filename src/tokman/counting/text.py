@@ -13,11 +13,11 @@ import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from tokman._args import file_path, not_utf8
+from tokman.counting._pool import ordered_map, positive, resolve_workers
 from tokman.encodings import Encoding, get_encoding, load_vocabulary
 from tokman.errors import InvalidRequestError
 
@@ -151,10 +151,8 @@ def count_stream(
             ``chunks``); bad ``workers``/``piece_chars``/``model``/``encoding``.
     """
     name = resolve_encoding_name(model, encoding)
-    if workers is None:
-        workers = os.cpu_count() or 1
-    _positive("workers", workers, "the number of worker processes")
-    _positive("piece_chars", piece_chars, "the characters per piece handed to a worker")
+    workers = resolve_workers(workers)
+    positive("piece_chars", piece_chars, "the characters per piece handed to a worker")
     if isinstance(chunks, (str, bytes)) or not isinstance(chunks, Iterable):
         raise InvalidRequestError(
             "chunks", chunks, "expected an iterable of str chunks (a list, a generator, a file)"
@@ -168,12 +166,6 @@ def count_stream(
         text = exc.value
         at = next((i for i, ch in enumerate(text) if 0xD800 <= ord(ch) <= 0xDFFF), 0)
         raise not_utf8("chunks", text[max(at - 20, 0) : at + 20]) from exc
-
-
-def _positive(field: str, value: object, meaning: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidRequestError(field, value, f"expected an int >= 1: {meaning}")
-    return value
 
 
 def _checked(chunks: Iterable[object]) -> Iterator[str]:
@@ -190,25 +182,16 @@ def _count_stream(chunks: Iterator[str], name: str, workers: int, piece_chars: i
         return get_encoding(name).count("".join(chunks))
     pieces = _pieces(chunks, piece_chars)
     head = list(itertools.islice(pieces, 2))
-    # Processes beyond the cores only add start-up cost (the count is CPU-bound), and an input
-    # of one piece is counted here: a pool is started only when there is work to share.
-    workers = min(workers, os.cpu_count() or 1)
+    # An input of one piece is counted here: a pool is started only when there is work to
+    # share (``workers`` is already capped at the cores).
     if workers <= 1 or len(head) < 2:
         enc = get_encoding(name)
         return sum(enc.count(piece) for piece in itertools.chain(head, pieces))
     # Fail here, with the not-found error, before any worker starts; the workers then load the
     # encoding themselves so this process never holds the tokenizer's tables.
     load_vocabulary(name)
-    total = 0
-    in_flight: list[Future[int]] = []
-    pool: Executor = ProcessPoolExecutor(max_workers=workers)
-    with pool:
-        for piece in itertools.chain(head, pieces):
-            in_flight.append(pool.submit(_count_piece, (name, piece)))
-            if len(in_flight) >= 2 * workers:
-                total += in_flight.pop(0).result()
-        total += sum(f.result() for f in in_flight)
-    return total
+    tasks = ((name, piece) for piece in itertools.chain(head, pieces))
+    return sum(ordered_map(_count_piece, tasks, workers))
 
 
 _DECODE_ERRORS = ("strict", "replace", "ignore", "backslashreplace")
