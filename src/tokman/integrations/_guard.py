@@ -421,10 +421,12 @@ class AsyncGuard(_Shell):
             )
         self._group: Any = _group_store(self.ledger, self.budgets)
 
-    async def _off_loop(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run sync bookkeeping off the event loop: the group commit, else a worker thread."""
+    async def _off_loop(self, fn: Callable[..., _T], *args: Any, durable: bool = True) -> _T:
+        """Run sync bookkeeping off the event loop: the group commit, else a worker thread.
+        ``durable=False``: a budget hold (see `SqlStore.submit`)."""
         if self._group is not None:
-            return await asyncio.wrap_future(self._group.submit(functools.partial(fn, *args)))
+            step = functools.partial(fn, *args)
+            return await asyncio.wrap_future(self._group.submit(step, durable=durable))
         return await asyncio.to_thread(fn, *args)
 
     async def begin(self, call: Call, tags: Mapping[str, str] | None = None) -> Active | None:
@@ -438,7 +440,7 @@ class AsyncGuard(_Shell):
                 active.rate = await self.limiter.acquire(plan.worst_case, timeout=self.max_wait)
                 active.wait = self.clock.monotonic() - active.started
             if self.budgets is not None:
-                active.budget = await self._off_loop(self.reserve_budget, plan)
+                active.budget = await self._off_loop(self.reserve_budget, plan, durable=False)
         except (LimitExceededError, InvalidRequestError) as exc:
             await self._drop_rate(active)
             self.refused(call, plan, exc)

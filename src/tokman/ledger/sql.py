@@ -24,7 +24,10 @@ their write steps to one thread per store, which runs every step waiting at that
 only that step -- and commits once: one fsync for the whole group instead of one per step. A
 step's future is resolved only after that commit, so a caller that waits for it (before sending
 a response's last bytes) knows its rows are durable, exactly as with its own transaction. A
-single waiting step runs in its own transaction, as it would without the thread.
+group of steps all submitted with ``durable=False`` (budget holds: a hold lost to a power cut
+only frees room of calls that died with the machine) is committed with ``synchronous=NORMAL``:
+atomic and visible to every process, survives ``kill -9``, no fsync; any group holding a
+durable step (a ledger row, a settled spend) is committed at the store's own level (``FULL``).
 
 URLs are parsed by `tokman._backends` (``postgres://`` included); the password goes to SQLAlchemy's
 URL object (hidden in its repr) and every other PostgreSQL option to libpq as connect arguments,
@@ -76,7 +79,7 @@ from tokman.ledger._schema import (
 __all__ = ["SqlStore"]
 
 _T = TypeVar("_T")
-_Job = tuple[Callable[[], Any], "concurrent.futures.Future[Any]"]
+_Job = tuple[Callable[[], Any], "concurrent.futures.Future[Any]", bool]
 
 _BATCH = 5_000
 #: PostgreSQL batches at least this large are loaded with COPY (below it, pipelined executemany
@@ -370,9 +373,12 @@ class SqlStore(LedgerStore):
         callers' transactions in parallel instead)."""
         return self.dialect == "sqlite" and not self.readonly
 
-    def submit(self, step: Callable[[], _T]) -> concurrent.futures.Future[_T]:
+    def submit(
+        self, step: Callable[[], _T], *, durable: bool = True
+    ) -> concurrent.futures.Future[_T]:
         """Run ``step`` (which writes through `write`) in the store's group-commit thread; its
-        future is resolved once the transaction holding its writes is committed."""
+        future is resolved once the transaction holding its writes is committed (``durable``:
+        at the store's ``synchronous`` level; else possibly at ``NORMAL``, see the module)."""
         future: concurrent.futures.Future[_T] = concurrent.futures.Future()
         with self._jobs_lock:
             if self._jobs is None or self._jobs_pid != os.getpid():
@@ -381,7 +387,7 @@ class SqlStore(LedgerStore):
                 threading.Thread(
                     target=self._commit_loop, args=(jobs,), name="tokman-group-commit", daemon=True
                 ).start()
-            self._jobs.put((step, future))
+            self._jobs.put((step, future, durable))
         return future
 
     def _commit_loop(self, jobs: queue.SimpleQueue[_Job]) -> None:
@@ -392,29 +398,38 @@ class SqlStore(LedgerStore):
                     group.append(jobs.get_nowait())
                 except queue.Empty:
                     break
-            group = [(fn, f) for fn, f in group if f.set_running_or_notify_cancel()]
-            if len(group) == 1:
-                _run_into(*group[0])
-                continue
-            self._commit_group(group)
+            group = [job for job in group if job[1].set_running_or_notify_cancel()]
+            if group:
+                self._commit_group(group)
 
     def _commit_group(self, group: list[_Job]) -> None:
+        level: int | None = None
         try:
             conn = self.write()
+            if not any(durable for _, _, durable in group):
+                driver: Any = conn.connection.dbapi_connection
+                level = int(driver.execute("PRAGMA synchronous").fetchone()[0])
+                if level > 1:  # FULL/EXTRA -> NORMAL for this commit (set outside a transaction)
+                    driver.execute("PRAGMA synchronous=NORMAL")
             tx = conn.begin()
         except Exception:  # cannot even begin: each step on its own meets the error itself
-            for job in group:
-                _run_into(*job)
+            for fn, future, _ in group:
+                _run_into(fn, future)
             return
         done: list[tuple[concurrent.futures.Future[Any], Any]] = []
         try:
             self._batch.conn = conn
             try:
-                for fn, future in group:
+                for fn, future, _ in group:
+                    step = conn.begin_nested()  # the whole step: its failure undoes it alone
                     try:
-                        done.append((future, ("ok", fn())))
+                        result = fn()
                     except BaseException as exc:
+                        step.rollback()
                         done.append((future, ("error", exc)))
+                    else:
+                        step.commit()
+                        done.append((future, ("ok", result)))
             finally:
                 self._batch.conn = None
             with self.errors("commit to"):
@@ -422,18 +437,25 @@ class SqlStore(LedgerStore):
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 tx.rollback()
-            conn.close()
+            self._close_group(conn, level)
             for future, _ in done:
                 future.set_exception(exc)
-            for _, future in group[len(done) :]:
+            for _, future, _ in group[len(done) :]:
                 future.set_exception(exc)
             return
-        conn.close()
+        self._close_group(conn, level)
         for future, (kind, value) in done:
             if kind == "ok":
                 future.set_result(value)
             else:
                 future.set_exception(value)
+
+    @staticmethod
+    def _close_group(conn: sa.Connection, level: int | None) -> None:
+        if level is not None and level > 1:
+            with contextlib.suppress(Exception):
+                conn.connection.dbapi_connection.execute(f"PRAGMA synchronous={level}")  # type: ignore[union-attr]
+        conn.close()
 
     def insert(self, records: Sequence[UsageRecord]) -> int:
         rows = [_row(r) for r in records]
