@@ -170,6 +170,12 @@ class BudgetGuard:
             number > 0.
         clock: A `tokman.types.Clock` (``now()`` gives expiry and period times); tests pass
             `tokman.testing.FakeClock`. A plain ``() -> datetime`` callable is still accepted.
+        definitions_ttl: Seconds `reserve` may reuse the budget *definitions* it last read
+            (which budgets exist, their limits and scopes) instead of reading them again; 0
+            (default) reads them on every reservation. `add` and `remove` on this guard drop
+            the cache at once; a budget added or removed by another process takes effect here
+            within this many seconds. Spend and holds are always read and written under the
+            store's lock, so this never lets a matching budget be overspent.
 
     Raises:
         InvalidRequestError: ``target`` is neither a ledger nor a budget store, or ``ttl`` or
@@ -182,6 +188,7 @@ class BudgetGuard:
         *,
         ttl: float = 600.0,
         clock: Clock | Callable[[], datetime] | None = None,
+        definitions_ttl: float = 0.0,
     ) -> None:
         if isinstance(target, BudgetStore):
             self.store, self.ledger = target, None
@@ -189,6 +196,20 @@ class BudgetGuard:
             self.store, self.ledger = budget_store_for(target), target
         self.ttl = check_seconds(ttl, "ttl")
         self.clock: Clock = _as_clock(clock)
+        self.definitions_ttl = check_seconds(definitions_ttl, "definitions_ttl", positive=False)
+        self._definitions: tuple[float, list[Budget]] | None = None
+
+    def _all(self) -> list[Budget]:
+        """The budget definitions, from the cache while it is fresh (``definitions_ttl``)."""
+        if self.definitions_ttl <= 0:
+            return self.store.get_all()
+        now = time.monotonic()
+        cached = self._definitions
+        if cached is not None and now - cached[0] < self.definitions_ttl:
+            return cached[1]
+        found = self.store.get_all()
+        self._definitions = (now, found)
+        return found
 
     def add(self, budget: Budget) -> None:
         """Create or redefine ``budget`` (its spend so far is kept)."""
@@ -196,11 +217,15 @@ class BudgetGuard:
             raise InvalidRequestError(
                 "budget", budget, "a tokman.Budget, e.g. Budget('team-a', Decimal('25'))"
             )
+        self._definitions = None
         self.store.put(budget)
+        self._definitions = None
 
     def remove(self, budget_id: str) -> None:
         """Delete a budget and its reservations."""
+        self._definitions = None
         self.store.delete(budget_id)
+        self._definitions = None
 
     def budgets(self) -> list[Budget]:
         """Every budget, by id."""
@@ -242,9 +267,7 @@ class BudgetGuard:
         hold_for = self.ttl if ttl is None else check_seconds(ttl, "ttl")
         tags = check_tags(tags, "tags")
         matching = tuple(
-            b
-            for b in self.store.get_all()
-            if b.applies_to(model=model, deployment=deployment, tags=tags)
+            b for b in self._all() if b.applies_to(model=model, deployment=deployment, tags=tags)
         )
         worst_tokens = prompt_tokens + max_completion_tokens
         worst_cost = cost

@@ -53,6 +53,10 @@ _PATHS: dict[str, Api] = {
 # upstream response headers passed on to the client (never anything naming the upstream)
 _PASS_HEADERS = ("content-type", "x-request-id", "openai-processing-ms")
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: seconds the gateway reuses budget definitions (a budget added by another process -- a key's
+#: own budget from ``tokman gateway keys create`` -- is enforced within this) and how stale the
+#: ``tokman_budget_remaining_usd`` gauge may be; spend and holds are always exact
+DEFINITIONS_TTL = 1.0
 
 
 def _error(status: int, message: str, code: str, type_: str = "invalid_request_error",
@@ -121,7 +125,7 @@ class Gateway:
         self.config = config
         self.ledger = open_ledger(config.ledger)
         self.keys = KeyStore.for_ledger(self.ledger)
-        self.budgets = BudgetGuard(self.ledger)
+        self.budgets = BudgetGuard(self.ledger, definitions_ttl=DEFINITIONS_TTL)
         for spec in config.budgets:
             self.budgets.add(
                 Budget(spec.id, spec.limit, unit=spec.unit, period=spec.period,
@@ -161,6 +165,7 @@ class Gateway:
                     ledger=self.ledger, limiter=limiter, budgets=self.budgets,
                     metrics=self.metrics, max_wait=config.max_wait,
                 )  # fmt: skip
+                guard.remaining_refresh = DEFINITIONS_TTL
                 self.targets.setdefault(dep.model, []).append(Target(up, dep, guard, key))
         self._session: Any = None
 

@@ -20,12 +20,16 @@ takes the response from the caller: it is logged as an error with the record (no
 it), and the ledger's spool, when configured, keeps the record for later.
 
 The async shell awaits the `AsyncRateLimiter` and runs the budget and ledger work (sync
-stores) in one worker-thread hand-off per step.
+stores) in one worker-thread hand-off per step. When the ledger is SQLite (and the budgets, if
+any, live in it), those steps go to the store's group-commit thread (`SqlStore.submit`):
+concurrent calls share one transaction and one fsync, and each step still returns only once
+its rows are committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -129,6 +133,10 @@ class _Shell:
             )
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._logged: set[str] = set()
+        # how stale the budget_remaining_usd gauge may be (the gateway sets 1 s: the read is a
+        # query per call per USD budget; the SDK default 0 reads it after every call)
+        self.remaining_refresh = 0.0
+        self._left: dict[str, tuple[float, Decimal]] = {}
 
     # -- before ---------------------------------------------------------------------------
 
@@ -245,10 +253,7 @@ class _Shell:
                 if self.ledger is not None and self.ledger is not self.budgets.ledger:
                     self.ledger.record(record)
                 if self.metrics is not None:
-                    for b in budget.budgets:
-                        if b.unit == "usd":
-                            left = self.budgets.status(b.id).remaining
-                            remaining[b.id] = Decimal(left)
+                    remaining = self._remaining(budget.budgets)
                 active.record = stored
             elif self.ledger is not None:
                 active.record = self.ledger.record(record)
@@ -258,6 +263,20 @@ class _Shell:
                 json.dumps(record.to_dict()),
             )
         return remaining
+
+    def _remaining(self, budgets: tuple[Any, ...]) -> dict[str, Decimal]:
+        """USD left on ``budgets`` for the metrics gauge: read at most every
+        ``remaining_refresh`` seconds per budget (0: after every call)."""
+        assert self.budgets is not None
+        out, now = {}, self.clock.monotonic()
+        for b in budgets:
+            if b.unit != "usd":
+                continue
+            cached = self._left.get(b.id)
+            if cached is None or now - cached[0] >= self.remaining_refresh or now < cached[0]:
+                cached = self._left[b.id] = (now, Decimal(self.budgets.status(b.id).remaining))
+            out[b.id] = cached[1]
+        return out
 
     def unhold_budget(self, active: Active) -> None:
         """Release the budget hold of a call that failed (idempotent)."""
@@ -400,6 +419,15 @@ class AsyncGuard(_Shell):
                 "a tokman.AsyncRateLimiter for an async client (a sync RateLimiter would "
                 "block the event loop)",
             )
+        self._group: Any = _group_store(self.ledger, self.budgets)
+
+    async def _off_loop(self, fn: Callable[..., _T], *args: Any, durable: bool = True) -> _T:
+        """Run sync bookkeeping off the event loop: the group commit, else a worker thread.
+        ``durable=False``: a budget hold (see `SqlStore.submit`)."""
+        if self._group is not None:
+            step = functools.partial(fn, *args)
+            return await asyncio.wrap_future(self._group.submit(step, durable=durable))
+        return await asyncio.to_thread(fn, *args)
 
     async def begin(self, call: Call, tags: Mapping[str, str] | None = None) -> Active | None:
         """See `Guard.begin`."""
@@ -412,7 +440,7 @@ class AsyncGuard(_Shell):
                 active.rate = await self.limiter.acquire(plan.worst_case, timeout=self.max_wait)
                 active.wait = self.clock.monotonic() - active.started
             if self.budgets is not None:
-                active.budget = await asyncio.to_thread(self.reserve_budget, plan)
+                active.budget = await self._off_loop(self.reserve_budget, plan, durable=False)
         except (LimitExceededError, InvalidRequestError) as exc:
             await self._drop_rate(active)
             self.refused(call, plan, exc)
@@ -452,7 +480,7 @@ class AsyncGuard(_Shell):
             await _aquietly(active.rate.settle, record.total_tokens)
         remaining: dict[str, Decimal] = {}
         if self.ledger is not None or active.budget is not None:
-            remaining = await asyncio.to_thread(self.book, active, record)
+            remaining = await self._off_loop(self.book, active, record)
         self.event(
             active, outcome, record=record, status_code=status, response_model=model,
             remaining=remaining,
@@ -471,13 +499,32 @@ class AsyncGuard(_Shell):
             await _aquietly(active.rate.release)
         record = self.failure(active)
         if self.ledger is not None or active.budget is not None:
-            await asyncio.to_thread(self.book_failure, active, record)
+            await self._off_loop(self.book_failure, active, record)
         self.event(active, "error", record=None, status_code=status, error_type=error_type)
 
     async def observe(self, status: int, headers: Any) -> None:
         """See `Guard.observe`."""
         if self.limiter is not None:
             await _aquietly(self.limiter.observe, status, headers)
+
+
+def _group_store(ledger: Ledger | None, budgets: BudgetGuard | None) -> Any:
+    """The SQL store whose group commit can take every bookkeeping step, or ``None``."""
+    stores: list[Any] = []
+    if ledger is not None:
+        stores.append(ledger.store)
+    if budgets is not None:
+        stores.append(getattr(budgets.store, "store", None))
+        if budgets.ledger is not None:
+            stores.append(budgets.ledger.store)
+    if not stores:
+        return None
+    from tokman.ledger.sql import SqlStore
+
+    first = stores[0]
+    if not isinstance(first, SqlStore) or not first.groups_commits:
+        return None
+    return first if all(s is first for s in stores) else None
 
 
 def _as_sink(metrics: Any) -> MetricsSink | None:

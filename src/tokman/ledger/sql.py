@@ -18,6 +18,17 @@ executemany instead. Either way the whole batch is one transaction, committed be
 read-back). A single record (`SqlStore.insert_one`) that hits a stored id reads that row back in
 the same transaction, so the caller gets what the ledger actually keeps.
 
+Group commit (`SqlStore.submit`, SQLite only): concurrent callers (the gateway's requests) hand
+their write steps to one thread per store, which runs every step waiting at that moment in one
+``BEGIN IMMEDIATE`` transaction -- each step in its own savepoint, so one step's failure undoes
+only that step -- and commits once: one fsync for the whole group instead of one per step. A
+step's future is resolved only after that commit, so a caller that waits for it (before sending
+a response's last bytes) knows its rows are durable, exactly as with its own transaction. A
+group of steps all submitted with ``durable=False`` (budget holds: a hold lost to a power cut
+only frees room of calls that died with the machine) is committed with ``synchronous=NORMAL``:
+atomic and visible to every process, survives ``kill -9``, no fsync; any group holding a
+durable step (a ledger row, a settled spend) is committed at the store's own level (``FULL``).
+
 URLs are parsed by `tokman._backends` (``postgres://`` included); the password goes to SQLAlchemy's
 URL object (hidden in its repr) and every other PostgreSQL option to libpq as connect arguments,
 never into a string that could be shown. Read-only stores (``mode="ro"``) open SQLite files with
@@ -27,14 +38,17 @@ database itself refuses writes, and only check the schema (never create or migra
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import math
 import os
+import queue
 import sqlite3
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -64,6 +78,9 @@ from tokman.ledger._schema import (
 
 __all__ = ["SqlStore"]
 
+_T = TypeVar("_T")
+_Job = tuple[Callable[[], Any], "concurrent.futures.Future[Any]", bool]
+
 _BATCH = 5_000
 #: PostgreSQL batches at least this large are loaded with COPY (below it, pipelined executemany
 #: is as fast and skips creating the staging table).
@@ -88,6 +105,35 @@ def _number(url: BackendURL, name: str, default: str, kind: type[float] | type[i
             f"{name} must be {'an integer' if kind is int else 'a number'} >= {least}",
         )
     return value
+
+
+class _Nested:
+    """What `SqlStore.write` gives inside a group commit: the group's connection, on which
+    ``with conn.begin():`` is a savepoint and leaving the ``with write()`` block closes nothing."""
+
+    def __init__(self, conn: sa.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> _Nested:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def begin(self) -> sa.NestedTransaction:
+        return self._conn.begin_nested()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def _run_into(fn: Callable[[], Any], future: concurrent.futures.Future[Any]) -> None:
+    try:
+        result = fn()
+    except BaseException as exc:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 def _sqlite_engine(url: BackendURL, mode: str) -> sa.Engine:
@@ -270,6 +316,10 @@ class SqlStore(LedgerStore):
         self._may_stage: bool | None = None
         self._ready = False
         self._pid = os.getpid()
+        self._batch = threading.local()  # the group commit's connection, in its thread
+        self._jobs: queue.SimpleQueue[_Job] | None = None
+        self._jobs_pid = 0
+        self._jobs_lock = threading.Lock()
         if migrate_now:
             try:
                 self.ensure_schema()
@@ -312,10 +362,103 @@ class SqlStore(LedgerStore):
         """
         self.check_writable()
         self.ensure_schema()
+        batch = getattr(self._batch, "conn", None)
+        if batch is not None:  # inside a group commit: its transaction, a savepoint per begin()
+            return cast(sa.Connection, _Nested(batch))
         if os.getpid() != self._pid:  # forked: never share the parent's sockets/files
             self.engine.dispose(close=False)
             self._pid = os.getpid()
         return self.engine.connect().execution_options(tokman_immediate=True)
+
+    @property
+    def groups_commits(self) -> bool:
+        """Whether `submit` commits concurrent steps together (SQLite; PostgreSQL runs its
+        callers' transactions in parallel instead)."""
+        return self.dialect == "sqlite" and not self.readonly
+
+    def submit(
+        self, step: Callable[[], _T], *, durable: bool = True
+    ) -> concurrent.futures.Future[_T]:
+        """Run ``step`` (which writes through `write`) in the store's group-commit thread; its
+        future is resolved once the transaction holding its writes is committed (``durable``:
+        at the store's ``synchronous`` level; else possibly at ``NORMAL``, see the module)."""
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+        with self._jobs_lock:
+            if self._jobs is None or self._jobs_pid != os.getpid():
+                self._jobs, self._jobs_pid = queue.SimpleQueue(), os.getpid()
+                jobs = self._jobs
+                threading.Thread(
+                    target=self._commit_loop, args=(jobs,), name="tokman-group-commit", daemon=True
+                ).start()
+            self._jobs.put((step, future, durable))
+        return future
+
+    def _commit_loop(self, jobs: queue.SimpleQueue[_Job]) -> None:
+        while True:
+            group = [jobs.get()]
+            while len(group) < 256:
+                try:
+                    group.append(jobs.get_nowait())
+                except queue.Empty:
+                    break
+            group = [job for job in group if job[1].set_running_or_notify_cancel()]
+            if group:
+                self._commit_group(group)
+
+    def _commit_group(self, group: list[_Job]) -> None:
+        level: int | None = None
+        try:
+            conn = self.write()
+            if not any(durable for _, _, durable in group):
+                driver: Any = conn.connection.dbapi_connection
+                level = int(driver.execute("PRAGMA synchronous").fetchone()[0])
+                if level > 1:  # FULL/EXTRA -> NORMAL for this commit (set outside a transaction)
+                    driver.execute("PRAGMA synchronous=NORMAL")
+            tx = conn.begin()
+        except Exception:  # cannot even begin: each step on its own meets the error itself
+            for fn, future, _ in group:
+                _run_into(fn, future)
+            return
+        done: list[tuple[concurrent.futures.Future[Any], Any]] = []
+        try:
+            self._batch.conn = conn
+            try:
+                for fn, future, _ in group:
+                    step = conn.begin_nested()  # the whole step: its failure undoes it alone
+                    try:
+                        result = fn()
+                    except BaseException as exc:
+                        step.rollback()
+                        done.append((future, ("error", exc)))
+                    else:
+                        step.commit()
+                        done.append((future, ("ok", result)))
+            finally:
+                self._batch.conn = None
+            with self.errors("commit to"):
+                tx.commit()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                tx.rollback()
+            self._close_group(conn, level)
+            for future, _ in done:
+                future.set_exception(exc)
+            for _, future, _ in group[len(done) :]:
+                future.set_exception(exc)
+            return
+        self._close_group(conn, level)
+        for future, (kind, value) in done:
+            if kind == "ok":
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    @staticmethod
+    def _close_group(conn: sa.Connection, level: int | None) -> None:
+        if level is not None and level > 1:
+            with contextlib.suppress(Exception):
+                conn.connection.dbapi_connection.execute(f"PRAGMA synchronous={level}")  # type: ignore[union-attr]
+        conn.close()
 
     def insert(self, records: Sequence[UsageRecord]) -> int:
         rows = [_row(r) for r in records]
