@@ -457,7 +457,8 @@ def test_kill_9_of_a_worker_under_load(
     orphans = [r for r in upstream.requests
                if r.status == 200 and r.body["messages"][0]["content"][1:].split("]")[0]
                not in answered]  # fmt: skip
-    assert orphans, "some calls reached the upstream from the victim and were never settled"
+    # (calls the victim had sent upstream and never settled: usually some; when the kill fell
+    # between calls there are none, and the drain below holds all the same)
     # the victim may have written a row and died before its answer left: such rows belong to
     # cut calls (a row is written before the client gets the end of its answer, never after)
     assert len(load.ok) <= len(rows) <= len(load.ok) + len(failed)

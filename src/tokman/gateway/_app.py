@@ -295,11 +295,23 @@ class Gateway:
 def _stream(guard: AsyncGuard, active: Active, upstream: Any, status: int,
             headers: dict[str, str]) -> Any:  # fmt: skip
     """The client's streamed response: the upstream's events through the tap; the ledger row is
-    written as soon as the usage is seen, before the events after it are passed on."""
+    written as soon as the usage is seen, before the events after it are passed on.
+
+    However the response ends -- exhausted, the upstream cut, or the client gone (Starlette
+    then cancels the sending task, and anyio cancels every later await in that scope) -- the
+    upstream request is closed and the call settled, in a shielded scope so the cancellation
+    cannot skip the bookkeeping.
+    """
+    import anyio
     from starlette.responses import StreamingResponse
 
     tap = active.tap
     assert tap is not None
+
+    async def finish() -> None:
+        upstream.close()  # a client gone mid-stream cancels the upstream request too
+        with anyio.CancelScope(shield=True):
+            await guard.stream_ended(active, status)
 
     async def events() -> AsyncIterator[bytes]:
         try:
@@ -315,10 +327,16 @@ def _stream(guard: AsyncGuard, active: Active, upstream: Any, status: int,
             if rest:
                 yield rest
         finally:
-            upstream.close()  # a client gone mid-stream cancels the upstream request too
-            await guard.stream_ended(active, status)
+            await finish()
 
-    return StreamingResponse(events(), status_code=status, headers=headers)
+    class Settled(StreamingResponse):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                await finish()  # idempotent: a no-op when the generator settled already
+
+    return Settled(events(), status_code=status, headers=headers)
 
 
 def create_app(gateway: Gateway) -> Any:

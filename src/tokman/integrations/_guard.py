@@ -33,7 +33,7 @@ import functools
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -476,6 +476,11 @@ class AsyncGuard(_Shell):
         self, active: Active, record: UsageRecord, outcome: Outcome, status: int, model: str | None
     ) -> None:
         active.done = True
+        await _uncancellable(self._settle_now(active, record, outcome, status, model))
+
+    async def _settle_now(
+        self, active: Active, record: UsageRecord, outcome: Outcome, status: int, model: str | None
+    ) -> None:
         if active.rate is not None:
             await _aquietly(active.rate.settle, record.total_tokens)
         remaining: dict[str, Decimal] = {}
@@ -493,6 +498,11 @@ class AsyncGuard(_Shell):
         if active.done:
             return
         active.done = True
+        await _uncancellable(self._failed_now(active, status, headers, error_type))
+
+    async def _failed_now(
+        self, active: Active, status: int | None, headers: Any, error_type: str
+    ) -> None:
         if headers is not None and status is not None:
             await self.observe(status, headers)
         if active.rate is not None:
@@ -525,6 +535,19 @@ def _group_store(ledger: Ledger | None, budgets: BudgetGuard | None) -> Any:
     if not isinstance(first, SqlStore) or not first.groups_commits:
         return None
     return first if all(s is first for s in stores) else None
+
+
+_pending: set[asyncio.Task[None]] = set()  # bookkeeping tasks whose caller was cancelled
+
+
+async def _uncancellable(step: Coroutine[Any, Any, None]) -> None:
+    """Run a call's bookkeeping to the end even if the task awaiting it is cancelled (a client
+    gone mid-stream, a cancelled ``asyncio`` task): the record is written all the same, and the
+    cancellation still reaches the caller."""
+    task = asyncio.ensure_future(step)
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+    await asyncio.shield(task)
 
 
 def _as_sink(metrics: Any) -> MetricsSink | None:
