@@ -559,3 +559,31 @@ def test_abandoned_stream_is_recorded_when_collected(fake: FakeOpenAI, ledger: L
     [row] = ledger.query()
     assert row.status == "estimated"
     assert row.prompt_tokens == tokman.count_prompt(model="gpt-4o", messages=MESSAGES)
+
+
+def test_async_client_on_one_sqlite_file_for_ledger_and_budgets(
+    fake: FakeOpenAI, tmp_path: Any
+) -> None:
+    """An async client whose ledger and budgets share a fresh SQLite file: the budget tables
+    are made before the first call's group commit (not inside it, where their migration would
+    wait on that very transaction's lock)."""
+    import time
+
+    ledger = open_ledger(f"sqlite:///{tmp_path / 'usage.db'}")
+    guard = BudgetGuard(ledger)
+
+    async def main() -> None:
+        client = tokman.instrument(
+            openai.AsyncOpenAI(
+                api_key=KEY, http_client=HTTP.AsyncClient(transport=fake.transport(module=HTTP))
+            ),
+            ledger=ledger,
+            budgets=guard,
+        )
+        await client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+
+    started = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - started < 10
+    assert [row.status for row in ledger.query()] == ["ok"]
+    ledger.close()

@@ -420,6 +420,10 @@ class AsyncGuard(_Shell):
                 "block the event loop)",
             )
         self._group: Any = _group_store(self.ledger, self.budgets)
+        if self._group is not None and self.budgets is not None:
+            # create / migrate the budget tables now: done lazily inside a group-commit
+            # transaction, the migration's own connection would wait on that transaction's lock
+            self.budgets.budgets()
 
     async def _off_loop(self, fn: Callable[..., _T], *args: Any, durable: bool = True) -> _T:
         """Run sync bookkeeping off the event loop: the group commit, else a worker thread.
