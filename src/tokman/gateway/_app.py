@@ -316,9 +316,7 @@ def _stream(guard: AsyncGuard, active: Active, upstream: Any, status: int,
     async def events() -> AsyncIterator[bytes]:
         try:
             async for chunk in upstream.content.iter_any():
-                if active.first_chunk is None:
-                    active.first_chunk = guard.clock.monotonic() - active.started
-                out = tap.feed(chunk)
+                out = active.passed(chunk, guard.clock)
                 if tap.usage is not None and not active.done:
                     await guard.stream_ended(active, status)
                 if out:

@@ -89,6 +89,14 @@ class Active:
     done: bool = False
     record: UsageRecord | None = field(default=None, repr=False)
 
+    def passed(self, chunk: bytes, clock: Clock) -> bytes:
+        """A streamed chunk through the tap: notes the time to the first chunk, returns the
+        whole events to hand on (the one step every stream shell takes per chunk)."""
+        if self.first_chunk is None:
+            self.first_chunk = clock.monotonic() - self.started
+        assert self.tap is not None
+        return self.tap.feed(chunk)
+
 
 class _Shell:
     """What the sync and async guards share: arguments, planning, outcomes, events."""

@@ -78,9 +78,7 @@ def transport_classes(httpx: ModuleType) -> tuple[type[Any], type[Any]]:
             assert tap is not None
             try:
                 for chunk in self._inner:
-                    if active.first_chunk is None:
-                        active.first_chunk = self._guard.clock.monotonic() - active.started
-                    out = tap.feed(chunk)
+                    out = active.passed(chunk, self._guard.clock)
                     if out:
                         yield out
                 rest = tap.flush()
@@ -106,9 +104,7 @@ def transport_classes(httpx: ModuleType) -> tuple[type[Any], type[Any]]:
             assert tap is not None
             try:
                 async for chunk in self._inner:
-                    if active.first_chunk is None:
-                        active.first_chunk = self._guard.clock.monotonic() - active.started
-                    out = tap.feed(chunk)
+                    out = active.passed(chunk, self._guard.clock)
                     if out:
                         yield out
                 rest = tap.flush()
