@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
@@ -152,12 +153,15 @@ def test_ray_local_counts_equal_the_local_path(
 
     def spying(texts: list[str], **kw: object) -> list[int]:
         sent.append(len(texts))
+        actors = kw["concurrency"]
+        assert isinstance(actors, int) and 1 <= actors <= (os.cpu_count() or 1)
         return original(texts, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(tokman.ray, "count_texts", spying)
     args = [str(root), "-", "-m", "gpt-4o"]
     local = run(args, input="stdin 中文 text\n\n")
-    on_ray = run([*args, "--ray", "local", "--workers", "2"], input="stdin 中文 text\n\n")
+    # --workers 1000: capped at the instance's CPUs (more actors would wait for CPUs forever)
+    on_ray = run([*args, "--ray", "local", "--workers", "1000"], input="stdin 中文 text\n\n")
     assert on_ray == local
     # 200 small files, big.md in two safe pieces, stdin (the empty file has no piece)
     assert sent == [203]

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from tokman.cli._errors import CliError
 from tokman.errors import MissingDependencyError
 
-__all__ = ["ray_cluster"]
+__all__ = ["ray_actors", "ray_cluster"]
 
 _CONNECT_SECONDS = 5.0
 
@@ -71,3 +71,14 @@ def ray_cluster(address: str) -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+def ray_actors(workers: int | None) -> int | None:
+    """``--workers`` as Ray actors: at most the connected cluster's CPUs (each actor takes
+    one; more would wait for CPUs that never come). ``None``: one per CPU."""
+    if workers is None:
+        return None
+    import ray
+
+    cpus = int(ray.cluster_resources().get("CPU", 1))  # type: ignore[no-untyped-call]
+    return max(1, min(workers, cpus))

@@ -131,8 +131,8 @@ def _count_on_ray(
     advance: Callable[[int], None],
 ) -> tuple[dict[int, int], Failures]:
     """Counts of the ``chosen`` inputs on a Ray cluster: their texts, in safe pieces, go to
-    ``tokman.ray.count_texts`` (``--workers`` actors, default one per cluster CPU)."""
-    from tokman.cli._ray import ray_cluster
+    ``tokman.ray.count_texts`` (``--workers`` actors, capped at the cluster's CPUs)."""
+    from tokman.cli._ray import ray_actors, ray_cluster
 
     failed: Failures = {}
     texts: list[str] = []
@@ -148,7 +148,7 @@ def _count_on_ray(
                 continue
             texts.extend(pieces)
             owners.extend([i] * len(pieces))
-        counts = tokman.ray.count_texts(texts, encoding=name, concurrency=workers)
+        counts = tokman.ray.count_texts(texts, encoding=name, concurrency=ray_actors(workers))
     counted = {i: 0 for i in chosen if i not in failed}
     for i, n in zip(owners, counts, strict=True):
         counted[i] += n

@@ -75,6 +75,13 @@ def _concurrency(value: object) -> int | None:
     return value
 
 
+def _cluster_cpus() -> int:
+    """The CPUs of the cluster Ray is connected to (at least 1): one actor each by default."""
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
+
+
 def _counted(
     ds: object,
     column: object,
@@ -93,12 +100,7 @@ def _counted(
         raise InvalidRequestError(
             "output_column", out, f"must differ from column={text!r} (the texts are kept)"
         )
-    actors = _concurrency(concurrency)
-    if actors is None:
-        import ray
-
-        cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
-        actors = max(1, int(cpus))
+    actors = _concurrency(concurrency) or _cluster_cpus()
     return ds.map_batches(
         TokenCounter,
         fn_constructor_kwargs={
@@ -178,7 +180,8 @@ def count_texts(
 
     The texts are taken from this process as they are (never re-read through
     ``ray.data.read_text``, which drops the newlines that are tokens), in blocks of the size
-    ``count_batch`` hands to a worker, and counted by :func:`count_dataset`'s actors; only
+    ``count_batch`` hands to a worker, and counted by :func:`count_dataset`'s actors
+    (``concurrency``, default one per cluster CPU, never more than there are blocks); only
     the counts come back. They are all held here first (one Arrow table), so for a corpus
     larger than this machine's memory read it as a dataset and use :func:`count_dataset`.
 
@@ -208,8 +211,9 @@ def count_texts(
         start += len(batch)
     if not blocks:
         return []
+    actors = _concurrency(concurrency) or _cluster_cpus()
     counted = count_dataset(
-        data.from_arrow(blocks), "text", encoding=name, concurrency=concurrency
+        data.from_arrow(blocks), "text", encoding=name, concurrency=min(actors, len(blocks))
     ).select_columns(["i", "n_tokens"])
     found = [0] * start
     for part in counted.iter_batches(batch_format="pyarrow", batch_size=None):
