@@ -74,7 +74,9 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--tenant", required=True, help="Who the key belongs to (a ledger tag).")
 @click.option("--models", default="", help="Comma-separated models it may call (default: all).")
-@click.option("--budget", default=None, help="Its own budget: 25usd/day, 100000tokens/month, 5usd.")
+@click.option(
+    "--budget", default=None, help="Its own budget: 25usd/day, 100000tokens/month, 5usd."
+)
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="More ledger tags.")
 @click.pass_context
 def create(
