@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -100,20 +101,34 @@ def test_workers_are_validated_and_capped(monkeypatch: pytest.MonkeyPatch, tmp_p
     for bad in ("0", "-3"):
         result = CliRunner().invoke(cli, ["count", str(file), "-m", "gpt-4o", "--workers", bad])
         assert result.exit_code == 2 and "--workers" in result.output
+    import tokman.counting
     import tokman.files
 
     seen: list[object] = []
-    original = tokman.files.count_document
+    original = tokman.counting.iter_count_batch
 
-    def recording(path: object, **kw: object) -> object:
+    def recording(texts: object, **kw: object) -> object:
         seen.append(kw["workers"])
-        return original(path, **kw)  # type: ignore[arg-type]
+        return original(texts, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(tokman.files, "count_document", recording)
+    monkeypatch.setattr(tokman.counting, "iter_count_batch", recording)
     for many in ("1000", "100000"):
         result = CliRunner().invoke(cli, ["count", str(file), "-m", "gpt-4o", "--workers", many])
         assert result.exit_code == 0, result.output
-    assert seen == [1, 1]
+    assert seen == [1, 1]  # the small file goes to the batch counter, capped at one process
+    big = tmp_path / "big.txt"
+    big.write_text("hello world " * 250_000)  # 3 MB: count_file splits it itself
+    documents: list[object] = []
+    count_document = tokman.files.count_document
+
+    def spying(path: object, **kw: object) -> object:
+        documents.append(kw["workers"])
+        return count_document(path, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tokman.files, "count_document", spying)
+    result = CliRunner().invoke(cli, ["count", str(big), "-m", "gpt-4o", "--workers", "1000"])
+    assert result.exit_code == 0, result.output
+    assert documents == [min(os.cpu_count() or 1, 3)]
 
 
 def test_model_or_encoding_is_required() -> None:

@@ -54,6 +54,21 @@ def test_ray_counts_equal_the_local_counts_on_20000_documents(local_ray: None) -
 
 
 @pytest.mark.slow
+def test_count_texts_equals_count_batch_in_order(local_ray: None) -> None:
+    """count_texts sends the texts as they are (newlines, CRLF, special-token text) and gives
+    count_batch's counts in input order; no text is no job."""
+    docs = [*generated_documents(5_000, seed=7), "a\r\n\r\nb", "", "<|endoftext|>\n"]
+    assert tokman.ray.count_texts(iter(docs), model="gpt-4o", concurrency=2) == (
+        tokman.count_batch(docs, model="gpt-4o")
+    )
+    assert tokman.ray.count_texts([], encoding="o200k_base") == []
+    with pytest.raises(InvalidRequestError, match=r"texts\[1\]"):
+        tokman.ray.count_texts(["a", 3], encoding="o200k_base")  # type: ignore[list-item]
+    with pytest.raises(InvalidRequestError, match="texts"):
+        tokman.ray.count_texts("one text", encoding="o200k_base")
+
+
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:The minimum number of concurrent actors:UserWarning")
 def test_a_null_row_fails_the_job_with_tokmans_error(local_ray: None) -> None:
     """A null text is never counted as 0: the job fails, caused by an error naming the column."""

@@ -26,7 +26,7 @@ from tokman.counting.text import resolve_encoding_name
 from tokman.encodings import Encoding, get_encoding
 from tokman.errors import InvalidRequestError
 
-__all__ = ["count_batch", "iter_count_batch", "iter_counts", "text_batches"]
+__all__ = ["check_texts", "count_batch", "iter_count_batch", "iter_counts", "text_batches"]
 
 BATCH_TEXTS = 4096  # texts per batch handed to a worker
 BATCH_CHARS = 1 << 18  # ... or fewer, once they hold this many characters
@@ -83,11 +83,12 @@ def iter_count_batch(
     """
     name = resolve_encoding_name(model, encoding)
     n_workers = resolve_workers(workers)
-    _check_iterable("texts", texts)
+    check_texts("texts", texts)
     return iter_counts(name, text_batches(texts, "texts"), n_workers, "texts")
 
 
-def _check_iterable(field: str, texts: object) -> None:
+def check_texts(field: str, texts: object) -> None:
+    """Refuse what is not an iterable of texts (one ``str``, bytes, a mapping), naming ``field``."""
     if isinstance(texts, (str, bytes, bytearray, Mapping)) or not isinstance(texts, Iterable):
         raise InvalidRequestError(
             field,

@@ -27,10 +27,12 @@ __all__ = [
     "count",
     "count_file",
     "count_stream",
+    "file_pieces",
     "open_binary",
     "resolve_encoding",
     "resolve_encoding_name",
     "safe_split_points",
+    "text_pieces",
 ]
 
 #: Encodings whose pre-tokenizer makes every match of ``SAFE_SPLIT`` a pre-token boundary.
@@ -126,6 +128,63 @@ def _pieces(chunks: Iterable[str], piece_chars: int) -> Iterator[str]:
             context = (context + rest)[-1:]
     if size:
         yield "".join(parts)
+
+
+def text_pieces(
+    chunks: Iterable[str],
+    *,
+    model: str | None = None,
+    encoding: str | None = None,
+    piece_chars: int = _PIECE_CHARS,
+) -> Iterator[str]:
+    """``chunks`` regrouped into pieces whose counts add up to the count of the whole text.
+
+    The pieces are the ones :func:`count_stream` hands to its workers: at least
+    ``piece_chars`` characters (the last may be shorter), cut only at safe boundaries; for an
+    encoding without safe boundaries, the whole text in one piece. For counting elsewhere
+    (``count_batch``, a Ray dataset) with the same total.
+
+    >>> pieces = list(text_pieces(["hello world " * 3], encoding="o200k_base", piece_chars=10))
+    >>> pieces, sum(count(p, encoding="o200k_base") for p in pieces)
+    (['hello world', ' hello world', ' hello world', ' '], 7)
+    """
+    name = resolve_encoding_name(model, encoding)
+    positive("piece_chars", piece_chars, "the characters per piece")
+    if name not in SAFE_ENCODINGS:
+        text = "".join(chunks)
+        if text:
+            yield text
+        return
+    yield from _pieces(chunks, piece_chars)
+
+
+def file_pieces(
+    path: str | os.PathLike[str],
+    *,
+    model: str | None = None,
+    encoding: str | None = None,
+    errors: str = "strict",
+    piece_chars: int = _PIECE_CHARS,
+) -> Iterator[str]:
+    """A UTF-8 file's text as :func:`text_pieces`, read (and refused) as :func:`count_file`
+    reads it: the counts of the pieces add up to ``count_file(path)`` exactly; a file of at
+    most ``piece_chars`` characters is one piece (an empty file none).
+
+    A generator: nothing is checked or opened until the first piece is asked for.
+
+    Raises:
+        The errors of :func:`count_file`: the arguments and the path at the first piece, the
+            file's bytes as they are read.
+    """
+    resolve_encoding_name(model, encoding)  # argument errors before the file is opened
+    where, handle = _open(path, errors)
+    assert isinstance(errors, str)
+    yield from text_pieces(
+        _read_text(where, handle, 1 << 20, errors),
+        model=model,
+        encoding=encoding,
+        piece_chars=piece_chars,
+    )
 
 
 def _count_piece(args: tuple[str, str]) -> int:

@@ -9,7 +9,12 @@ thin shells over these functions.
 from __future__ import annotations
 
 from tokman.files.batch import BatchEstimate, BatchProblem, BatchRequest, estimate_batch
-from tokman.files.documents import DocumentCount, count_document, request_body
+from tokman.files.documents import (
+    DocumentCount,
+    count_document,
+    may_hold_requests,
+    request_body,
+)
 from tokman.files.finetune import FineTuneProblem, FineTuneReport, check_fine_tune
 
 __all__ = [
@@ -22,5 +27,6 @@ __all__ = [
     "check_fine_tune",
     "count_document",
     "estimate_batch",
+    "may_hold_requests",
     "request_body",
 ]

@@ -20,7 +20,7 @@ from tokman.counting import count_file, count_prompt
 from tokman.errors import InvalidRequestError
 from tokman.files._jsonl import iter_jsonl
 
-__all__ = ["DocumentCount", "count_document", "request_body"]
+__all__ = ["DocumentCount", "count_document", "may_hold_requests", "request_body"]
 
 _JSON_LIMIT = 256 << 20  # a .json file bigger than this is counted as text, never loaded whole
 
@@ -42,6 +42,20 @@ def request_body(value: object) -> Mapping[str, Any] | None:
     if isinstance(value, Mapping) and (isinstance(value.get("messages"), list) or "input" in value):
         return value
     return None
+
+
+def may_hold_requests(
+    path: str | os.PathLike[str], *, model: str | None = None, encoding: str | None = None
+) -> bool:
+    """Whether :func:`count_document` may count ``path`` as chat requests (a ``.json`` or
+    ``.jsonl`` file, with a model); when False it counts the file as text, as ``count_file``.
+
+    >>> may_hold_requests("a.jsonl", model="gpt-4o"), may_hold_requests("a.md", model="gpt-4o")
+    (True, False)
+    """
+    return (
+        model is not None and encoding is None and Path(path).suffix.lower() in (".json", ".jsonl")
+    )
 
 
 def _prompt(body: Mapping[str, Any], model: str, where: str) -> int:
@@ -76,7 +90,7 @@ def count_document(
     where = file_path(path)
     shown = str(path)
     suffix = where.suffix.lower()
-    if model is not None and encoding is None:
+    if model is not None and may_hold_requests(where, model=model, encoding=encoding):
         if suffix == ".json" and where.is_file() and where.stat().st_size <= _JSON_LIMIT:
             found = _json_requests(where, model, shown)
             if found is not None:

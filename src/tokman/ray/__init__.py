@@ -5,6 +5,7 @@ Use (after ``ray.init(...)``, or let Ray Data start a local instance)::
     ds = ray.data.read_parquet("s3://bucket/corpus/")
     tokman.ray.count_dataset(ds, "text", model="gpt-4o").write_parquet("out/")
     tokman.ray.summarize_dataset(ds, "text", model="gpt-4o").tokens
+    tokman.ray.count_texts(["hello world", ...], model="gpt-4o")  # texts from this process
 
 The counting runs through ``Dataset.map_batches`` with a callable class
 (:class:`~tokman.ray._counter.TokenCounter`), so each actor loads the vocabulary once, on
@@ -16,14 +17,16 @@ address works unchanged. Arguments are checked before any Ray work starts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tokman.counting.batch import check_texts, text_batches
 from tokman.counting.text import resolve_encoding_name
 from tokman.errors import InvalidRequestError, MissingDependencyError
 from tokman.ray._counter import TokenCounter
 
-__all__ = ["TokenCounter", "TokenSummary", "count_dataset", "summarize_dataset"]
+__all__ = ["TokenCounter", "TokenSummary", "count_dataset", "count_texts", "summarize_dataset"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,13 @@ def _concurrency(value: object) -> int | None:
     return value
 
 
+def _cluster_cpus() -> int:
+    """The CPUs of the cluster Ray is connected to (at least 1): one actor each by default."""
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))  # type: ignore[no-untyped-call]
+
+
 def _counted(
     ds: object,
     column: object,
@@ -90,12 +100,7 @@ def _counted(
         raise InvalidRequestError(
             "output_column", out, f"must differ from column={text!r} (the texts are kept)"
         )
-    actors = _concurrency(concurrency)
-    if actors is None:
-        import ray
-
-        cpus = ray.cluster_resources().get("CPU", 1)  # type: ignore[no-untyped-call]
-        actors = max(1, int(cpus))
+    actors = _concurrency(concurrency) or _cluster_cpus()
     return ds.map_batches(
         TokenCounter,
         fn_constructor_kwargs={
@@ -162,3 +167,58 @@ def summarize_dataset(
         tokens=int(found.get("tokens") or 0),
         max_tokens=int(found.get("max_tokens") or 0),
     )
+
+
+def count_texts(
+    texts: Iterable[str],
+    *,
+    model: str | None = None,
+    encoding: str | None = None,
+    concurrency: int | None = None,
+) -> list[int]:
+    """``tokman.count_batch(texts)`` counted on Ray: the exact count of each text, in order.
+
+    The texts are taken from this process as they are (never re-read through
+    ``ray.data.read_text``, which drops the newlines that are tokens), in blocks of the size
+    ``count_batch`` hands to a worker, and counted by :func:`count_dataset`'s actors
+    (``concurrency``, default one per cluster CPU, never more than there are blocks); only
+    the counts come back. They are all held here first (one Arrow table), so for a corpus
+    larger than this machine's memory read it as a dataset and use :func:`count_dataset`.
+
+    Raises:
+        InvalidRequestError: ``texts`` is not an iterable of texts, or ``texts[i]`` is not a
+            ``str``; bad ``concurrency``/``model``/``encoding``.
+        UnknownModelError: the model is unknown.
+        MissingDependencyError: Ray is not installed (``pip install "tokman[ray]"``).
+    """
+    data = _ray_data()
+    import pyarrow as pa
+
+    name = resolve_encoding_name(model, encoding)
+    _concurrency(concurrency)
+    check_texts("texts", texts)
+    blocks: list[Any] = []
+    start = 0
+    for batch in text_batches(texts, "texts"):
+        blocks.append(
+            pa.table(
+                {
+                    "i": pa.array(range(start, start + len(batch)), pa.int64()),
+                    "text": pa.array(batch, pa.large_string()),
+                }
+            )
+        )
+        start += len(batch)
+    if not blocks:
+        return []
+    actors = _concurrency(concurrency) or _cluster_cpus()
+    counted = count_dataset(
+        data.from_arrow(blocks), "text", encoding=name, concurrency=min(actors, len(blocks))
+    ).select_columns(["i", "n_tokens"])
+    found = [0] * start
+    for part in counted.iter_batches(batch_format="pyarrow", batch_size=None):
+        for i, n in zip(
+            part.column("i").to_pylist(), part.column("n_tokens").to_pylist(), strict=True
+        ):
+            found[i] = n
+    return found
