@@ -19,8 +19,21 @@ from tokman.budgets import Budget
 MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 
 
+_OPEN: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Any:
+    """Every SDK client a test makes is closed with it (no socket left to a later test's gc)."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def _client(gw: Running, **kwargs: Any) -> openai.OpenAI:
-    return openai.OpenAI(api_key=gw.key, base_url=gw.base_url, max_retries=0, **kwargs)
+    client = openai.OpenAI(api_key=gw.key, base_url=gw.base_url, max_retries=0, **kwargs)
+    _OPEN.append(client)
+    return client
 
 
 def test_chat_is_forwarded_recorded_and_tagged(start_gateway: Any, upstream: Any) -> None:
@@ -74,6 +87,7 @@ def test_refusals_come_before_the_upstream(start_gateway: Any, upstream: Any) ->
     stranger = openai.OpenAI(
         api_key="tk-000000000000-nope-nope-nope-nope-x", base_url=gw.base_url, max_retries=0
     )
+    _OPEN.append(stranger)
     with pytest.raises(openai.AuthenticationError):
         stranger.chat.completions.create(model="gpt-4o", messages=MESSAGES)
     with pytest.raises(openai.NotFoundError) as missing:
@@ -96,6 +110,7 @@ def test_key_models_and_revocation(start_gateway: Any) -> None:
     gw = start_gateway()
     secret, key = gw.gateway.keys.create("beta", models=["gpt-4o-mini"])
     client = openai.OpenAI(api_key=secret, base_url=gw.base_url, max_retries=0)
+    _OPEN.append(client)
     assert [m.id for m in client.models.list()] == ["gpt-4o-mini"]
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
@@ -132,6 +147,7 @@ def test_budget_refusal_is_429_or_402(start_gateway: Any, upstream: Any) -> None
         secret, key = gw.gateway.keys.create("tiny")
         gw.gateway.budgets.add(Budget(key.budget_id, Decimal("0.001"), tags={"key": key.id}))
         client = openai.OpenAI(api_key=secret, base_url=gw.base_url, max_retries=0)
+        _OPEN.append(client)
         client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=10)
         with pytest.raises(openai.APIStatusError) as caught:
             client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=4000)
@@ -155,6 +171,7 @@ def test_azure_clients_and_failover(start_gateway: Any, upstream: Any) -> None:
     gw = start_gateway(config)
     azure = openai.AzureOpenAI(api_key=gw.key, azure_endpoint=gw.url, api_version="2024-10-21",
                                max_retries=0)  # fmt: skip
+    _OPEN.append(azure)
     azure.chat.completions.create(model="gpt-4o", messages=MESSAGES)
     list(azure.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True))
     fake.fail_next(status=429, headers={"retry-after-ms": "1000"})
