@@ -278,3 +278,37 @@ def test_upstream_key_never_leaks(
     seen += [json.dumps(row.to_dict()) for row in gw.gateway.ledger.query()]
     assert all(UPSTREAM_KEY not in text for text in seen)
     assert all(r.path.startswith("/v1/") for r in fake.requests)
+
+
+def test_fail_mode_hold_time_and_spool_options(
+    start_gateway: Any, upstream: Any, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """on_limiter_error, budget_hold_seconds and ledger_spool reach the limiter, the budget
+    guard and the ledger; with "allow", an unreachable Redis admits the call (logged once)
+    instead of refusing it; a bad mode is refused naming the key."""
+    from gateway_support import free_port
+
+    from tokman.errors import ConfigurationError
+    from tokman.gateway import parse_config
+
+    _, server = upstream
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    spool = tmp_path / "spool.jsonl"
+    gw = start_gateway(config_for(
+        server.base_url, limiter=dead_redis, on_limiter_error="allow",
+        budget_hold_seconds=30, ledger_spool=str(spool),
+    ))  # fmt: skip
+    assert gw.gateway.budgets.ttl == 30
+    assert gw.gateway.ledger.spool is not None and gw.gateway.ledger.spool.path == spool
+    with caplog.at_level(logging.WARNING):
+        for _ in range(2):
+            _client(gw).chat.completions.create(model="gpt-4o", messages=MESSAGES)
+    assert [r.status for r in gw.gateway.ledger.query()] == ["ok", "ok"]
+    warned = [r for r in caplog.records if r.name == "tokman.ratelimit"]
+    assert len(warned) == 1 and warned[0].levelno == logging.WARNING  # once, not per call
+    defaults = parse_config(config_for(server.base_url))
+    assert (defaults.on_limiter_error, defaults.budget_hold_seconds, defaults.ledger_spool) == (
+        "raise", 600.0, None,
+    )  # fmt: skip
+    with pytest.raises(ConfigurationError, match="gateway.on_limiter_error"):
+        parse_config(config_for(server.base_url, on_limiter_error="ignore"))

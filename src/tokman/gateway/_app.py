@@ -123,9 +123,11 @@ class Gateway:
         from tokman.ratelimit import AsyncRateLimiter, Quota
 
         self.config = config
-        self.ledger = open_ledger(config.ledger)
+        self.ledger = open_ledger(config.ledger, spool=config.ledger_spool)
         self.keys = KeyStore.for_ledger(self.ledger)
-        self.budgets = BudgetGuard(self.ledger, definitions_ttl=DEFINITIONS_TTL)
+        self.budgets = BudgetGuard(
+            self.ledger, ttl=config.budget_hold_seconds, definitions_ttl=DEFINITIONS_TTL
+        )
         for spec in config.budgets:
             self.budgets.add(
                 Budget(spec.id, spec.limit, unit=spec.unit, period=spec.period,
@@ -160,6 +162,7 @@ class Gateway:
                               request_window=dep.request_window),
                         config.limiter,
                         name=f"gw.{up.name}.{dep.target}",
+                        on_backend_error=config.on_limiter_error,  # type: ignore[arg-type]
                     )  # fmt: skip
                 guard = AsyncGuard(
                     ledger=self.ledger, limiter=limiter, budgets=self.budgets,

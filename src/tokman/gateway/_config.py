@@ -11,6 +11,10 @@ max_body_bytes = 1048576
 upstream_timeout = 120               # seconds for the whole upstream call
 body_timeout = 30                    # seconds a client may take to send its request body
 budget_mode = 429                    # status of a budget refusal: 429 (default) or 402
+on_limiter_error = "raise"           # the limiter's store unreachable: "raise" (503, default),
+                                     # "allow" (admit, logged once) or "local" (this process only)
+budget_hold_seconds = 600            # how long a crashed worker's budget hold lasts
+ledger_spool = "gateway-spool.jsonl" # keep records here while the ledger's database is down
 
 [[upstreams]]
 name = "azure-east"
@@ -112,6 +116,9 @@ class GatewayConfig:
     upstream_timeout: float = 120.0
     body_timeout: float = 30.0
     budget_mode: int = 429
+    on_limiter_error: str = "raise"
+    budget_hold_seconds: float = 600.0
+    ledger_spool: str | None = None
     budgets: tuple[BudgetSpec, ...] = ()
     source: str = "<config>"
 
@@ -182,8 +189,15 @@ def parse_config(data: Any, *, source: str = "<config>") -> GatewayConfig:
     gateway = _Reader(source, "gateway", data.get("gateway", {}))
     gateway.known(
         "host", "port", "ledger", "limiter", "max_wait", "max_body_bytes", "upstream_timeout",
-        "body_timeout", "budget_mode",
+        "body_timeout", "budget_mode", "on_limiter_error", "budget_hold_seconds", "ledger_spool",
     )  # fmt: skip
+    on_limiter_error = gateway.text("on_limiter_error", "raise")
+    if on_limiter_error not in ("raise", "allow", "local"):
+        gateway.fail(
+            "on_limiter_error", on_limiter_error,
+            "'raise' (refuse with 503), 'allow' (admit, logged) or 'local' (this process's "
+            "own quota)",
+        )  # fmt: skip
     budget_mode = gateway.table.get("budget_mode", 429)
     if budget_mode not in (429, 402):
         gateway.fail("budget_mode", budget_mode, "429 (rate-limit family) or 402 (payment)")
@@ -217,6 +231,9 @@ def parse_config(data: Any, *, source: str = "<config>") -> GatewayConfig:
         upstream_timeout=gateway.number("upstream_timeout", 120.0),
         body_timeout=gateway.number("body_timeout", 30.0),
         budget_mode=budget_mode,
+        on_limiter_error=on_limiter_error,
+        budget_hold_seconds=gateway.number("budget_hold_seconds", 600.0),
+        ledger_spool=gateway.text("ledger_spool"),
         budgets=budgets,
         source=source,
     )
