@@ -287,7 +287,6 @@ def test_fail_mode_hold_time_and_spool_options(
     guard and the ledger; with "allow", an unreachable Redis admits the call (logged once)
     instead of refusing it; a bad mode is refused naming the key."""
     from gateway_support import free_port
-
     from tokman.errors import ConfigurationError
     from tokman.gateway import parse_config
 
