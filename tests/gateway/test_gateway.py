@@ -309,5 +309,5 @@ def test_fail_mode_hold_time_and_spool_options(
     assert (defaults.on_limiter_error, defaults.budget_hold_seconds, defaults.ledger_spool) == (
         "raise", 600.0, None,
     )  # fmt: skip
-    with pytest.raises(ConfigurationError, match="gateway.on_limiter_error"):
+    with pytest.raises(ConfigurationError, match=r"gateway\.on_limiter_error"):
         parse_config(config_for(server.base_url, on_limiter_error="ignore"))
