@@ -5,10 +5,11 @@ from __future__ import annotations
 import inspect
 import json
 import random
+import re
 import textwrap
 from pathlib import Path
 
-__all__ = ["cjk", "code", "corpora", "prose"]
+__all__ = ["cjk", "code", "corpora", "prose", "unique_documents"]
 
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -68,6 +69,53 @@ def cjk(min_chars: int = 300_000) -> str:
         out.append(sentence)
         size += len(sentence)
     return "".join(out)
+
+
+def _python_files() -> list[Path]:
+    """Every ``.py`` file of the standard library and of the installed packages, sorted."""
+    import sysconfig
+
+    roots = {Path(sysconfig.get_paths()[key]) for key in ("stdlib", "purelib", "platlib")}
+    return sorted({p for root in roots if root.is_dir() for p in root.rglob("*.py")})
+
+
+_DOCSTRING = re.compile(r'"""(.*?)"""', re.DOTALL)
+
+
+def unique_documents(kind: str, min_chars: int, seed: int = 16) -> list[str]:
+    """At least ``min_chars`` characters of distinct documents, shuffled (no document twice,
+    so no benchmark round is counted from a warm cache of the same text).
+
+    ``prose``: paragraphs of triple-quoted strings, docstrings nearly all (stdlib and installed
+    packages, read as text, never imported); ``code``: blank-line-separated blocks of their
+    source; ``cjk``: generated 700-character Chinese/Japanese documents.
+    """
+    if kind == "cjk":
+        text = cjk(min_chars + 700)
+        return [text[i : i + 700] for i in range(0, len(text), 700)]
+    if kind not in ("prose", "code"):
+        raise ValueError(f"kind={kind!r}: expected 'prose', 'code' or 'cjk'")
+    seen: set[str] = set()
+    out: list[str] = []
+    size = 0
+    for path in _python_files():
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if kind == "code":
+            parts = source.split("\n\n")
+        else:
+            parts = [p for doc in _DOCSTRING.findall(source) for p in doc.split("\n\n")]
+        for part in parts:
+            if len(part.strip()) > 40 and part not in seen:
+                seen.add(part)
+                out.append(part)
+                size += len(part)
+        if size >= min_chars:
+            break
+    random.Random(seed).shuffle(out)
+    return out
 
 
 def corpora(min_chars: int = 1_000_000) -> dict[str, str]:

@@ -9,8 +9,9 @@ honoured. tokman never writes the environment.
 variable                  meaning
 ========================  ===================================================================
 ``TOKMAN_VOCAB_DIR``      directory searched first for vocabulary files (``o200k_base.tiktoken``)
-``TOKMAN_TOKENIZER``      ``tiktoken`` counts with tiktoken only; ``auto`` (default) uses the
-                          verified-identical Rust BPE where it can
+``TOKMAN_TOKENIZER``      ``tiktoken`` counts with tiktoken only; ``bpe-openai`` never uses the
+                          gigatoken corpus backend; ``auto`` (default) uses the verified-
+                          identical Rust backends where they are faster
 ``TOKMAN_MODELS_FILE``    a JSON/TOML models file whose entries extend or shadow the registry
 ``TOKMAN_DEPLOYMENTS``    Azure deployments: a JSON/TOML file's path, or the JSON itself
 ``TOKMAN_LEDGER_URL``     the default ledger (``sqlite:///...``, ``postgresql://...``)
@@ -34,14 +35,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 from tokman.errors import ConfigurationError
 
 __all__ = ["TOKENIZERS", "VARIABLES", "Settings", "secret_from_env"]
 
 #: Accepted values of ``TOKMAN_TOKENIZER``.
-TOKENIZERS = ("auto", "tiktoken")
+TOKENIZERS = ("auto", "bpe-openai", "tiktoken")
+Tokenizer = Literal["auto", "bpe-openai", "tiktoken"]
 
 #: variable -> the ``Settings`` field it sets (the README's table lists exactly these).
 VARIABLES: dict[str, str] = {
@@ -77,7 +79,9 @@ class Settings:
 
     Attributes:
         vocab_dir: ``$TOKMAN_VOCAB_DIR``.
-        tokenizer: ``$TOKMAN_TOKENIZER``: ``"auto"`` or ``"tiktoken"``.
+        tokenizer: ``$TOKMAN_TOKENIZER``: ``"auto"`` (the fastest verified backends: bpe-openai,
+            and gigatoken for corpus-scale batches when ``tokman[fast]`` is installed),
+            ``"bpe-openai"`` (never gigatoken) or ``"tiktoken"`` (tiktoken alone).
         models_file: ``$TOKMAN_MODELS_FILE``.
         deployments: ``$TOKMAN_DEPLOYMENTS`` (a path, or inline JSON starting with ``{``/``[``).
         ledger_url: ``$TOKMAN_LEDGER_URL``; kept out of ``repr`` since it may hold a password.
@@ -90,7 +94,7 @@ class Settings:
     """
 
     vocab_dir: Path | None = None
-    tokenizer: Literal["auto", "tiktoken"] = "auto"
+    tokenizer: Tokenizer = "auto"
     models_file: Path | None = None
     deployments: str | None = None
     ledger_url: str | None = field(default=None, repr=False)
@@ -116,15 +120,15 @@ class Settings:
         if tokenizer not in TOKENIZERS:
             raise ConfigurationError(
                 f"$TOKMAN_TOKENIZER={env.get('TOKMAN_TOKENIZER')!r} is invalid: expected "
-                "'tiktoken' (count with tiktoken only) or 'auto' (the default); unset it to "
-                "use the default"
+                "'tiktoken' (count with tiktoken only), 'bpe-openai' (never the gigatoken corpus "
+                "backend) or 'auto' (the default); unset it to use the default"
             )
         cache_var = next(
             (var for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR") if env.get(var)), None
         )
         return cls(
             vocab_dir=_path(env, "TOKMAN_VOCAB_DIR"),
-            tokenizer="tiktoken" if tokenizer == "tiktoken" else "auto",
+            tokenizer=cast(Tokenizer, tokenizer),  # one of TOKENIZERS, checked above
             models_file=_path(env, "TOKMAN_MODELS_FILE"),
             deployments=env.get("TOKMAN_DEPLOYMENTS", "").strip() or None,
             ledger_url=env.get("TOKMAN_LEDGER_URL", "").strip() or None,

@@ -1,10 +1,13 @@
-"""The one place tokman counts on worker processes.
+"""The one place tokman counts in parallel.
 
-The Rust BPE holds the GIL while it counts, so threads do not scale and every parallel count
-(``count_stream`` / ``count_file`` pieces, ``count_batch`` batches) goes through
+bpe-openai's Rust BPE holds the GIL while it counts, so threads do not scale and every
+parallel count (``count_stream`` / ``count_file`` pieces, ``count_batch`` batches) goes through
 :func:`ordered_map` here: a process pool with a bounded window of tasks in flight, results
-yielded in submission order. Bounded means memory stays constant however long the input
-iterator is; ordered means a caller can zip results back to its inputs. Each worker process
+yielded in submission order. The corpus backend (gigatoken) releases the GIL, and a process
+pool would spend more time pickling texts than it counts them, so corpus batches run on a
+thread pool through the same function (``threads=True``). Bounded means memory stays
+constant however long the input iterator is; ordered means a caller can zip results back to
+its inputs. Each worker process
 loads an encoding once, on its first task, through ``get_encoding``'s per-process cache.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TypeVar
 
 from tokman.errors import InvalidRequestError
@@ -48,18 +51,27 @@ def resolve_workers(workers: object) -> int:
 
 
 def ordered_map(
-    func: Callable[[T], R], tasks: Iterable[T], workers: int, *, in_flight: int | None = None
+    func: Callable[[T], R],
+    tasks: Iterable[T],
+    workers: int,
+    *,
+    in_flight: int | None = None,
+    threads: bool = False,
 ) -> Iterator[R]:
-    """``map(func, tasks)`` on ``workers`` processes, at most ``in_flight`` tasks pending.
+    """``map(func, tasks)`` on ``workers`` processes (or threads), at most ``in_flight`` pending.
 
-    ``func`` and each task must pickle (a module-level function, plain data). The default
-    window is two tasks per worker: enough that no worker waits for the next task, small
+    On processes, ``func`` and each task must pickle (a module-level function, plain data).
+    The default window is two tasks per worker: enough that no worker waits for the next task, small
     enough that memory is a few tasks' worth. Closing the iterator early cancels what has not
     started and waits for the rest, so no process outlives the call.
     """
     window = in_flight if in_flight is not None else 2 * workers
     pending: deque[Future[R]] = deque()
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool: Executor = (
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tokman-count")
+        if threads
+        else ProcessPoolExecutor(max_workers=workers)
+    )
     try:
         for task in tasks:
             pending.append(pool.submit(func, task))

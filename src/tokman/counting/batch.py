@@ -6,7 +6,9 @@ go to worker processes through ``_pool.ordered_map``, at most two per worker in 
 generator far larger than memory streams through in constant memory. A process pool costs a
 few milliseconds to start (tens more in each worker that loads the vocabulary itself), so an
 input that ends within the first ~1M characters is counted in this process: a short call is
-never slower than a loop over ``count``.
+never slower than a loop over ``count``. An input longer than ``CORPUS_CHARS`` (16M
+characters) is a corpus: the rest of it is counted with the corpus backend (gigatoken, from
+``tokman[fast]``, routed and verified in ``encodings/_gigatoken.py``), built once per process.
 
 Batches are either ``list[str]`` or a compacted ``pyarrow`` string array slice (from
 ``count_column``): the Arrow form pickles as two buffers and is decoded in the worker, so the
@@ -23,7 +25,7 @@ from typing import Any, TypeAlias
 from tokman._args import not_utf8
 from tokman.counting._pool import ordered_map, resolve_workers
 from tokman.counting.text import resolve_encoding_name
-from tokman.encodings import Encoding, get_encoding
+from tokman.encodings import CORPUS_CHARS, Encoding, get_encoding
 from tokman.errors import InvalidRequestError
 
 __all__ = ["check_texts", "count_batch", "iter_count_batch", "iter_counts", "text_batches"]
@@ -128,7 +130,9 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
     text that cannot be encoded (``texts[i]``, ``column[i]``) in the error.
 
     Looks ahead up to ``INLINE_CHARS`` before choosing: an input that ends there, or one
-    worker, is counted in this process.
+    worker, is counted in this process. Past ``CORPUS_CHARS`` the input is a corpus, counted
+    with the corpus backend (``Encoding.count_batch``): in this process by the encoding's own
+    rule; on a pool by building it here first, so that forked workers inherit it.
     """
     head: list[Batch] = []
     size = 0
@@ -139,27 +143,78 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
             break
     else:
         workers = 1  # the whole input is in ``head``: not worth a pool
-    every = itertools.chain(head, batches)
+    every: Iterator[Batch] = itertools.chain(head, batches)
     if workers <= 1:
         enc = get_encoding(name)
         start = 0
-        for batch in every:
-            yield from _result(_count_batch_with(enc, batch), batch, start, field)
+        for batch in every:  # the encoding's own CORPUS_CHARS rule picks its backend
+            yield from _result(_count_batch_with(enc, batch, None), batch, start, field)
             start += len(batch)
         return
     # Load here: a bad vocabulary fails before any worker starts, and workers forked from this
     # process share its tables instead of each parsing its own copy.
-    get_encoding(name)
-    held: deque[Batch] = deque()  # the batches in flight, to name a text a worker could not encode
+    enc = get_encoding(name)
     start = 0
-    tasks = _holding(((name, batch) for batch in every), held)
-    for result in ordered_map(_count_task, tasks, workers):
+    if not enc.corpus_ready:
+        # Up to CORPUS_CHARS with the single-text counters; a longer input is a corpus, and
+        # the rest of it is counted with the corpus backend, built here once per process.
+        for count in _pooled(name, _until(every, CORPUS_CHARS), workers, False, start, field):
+            start += 1
+            yield count
+        upcoming, every = _peek(every)
+        if upcoming is None:
+            return
+        enc.prepare_corpus()
+    upcoming, every = _peek(every)
+    if upcoming is None:
+        return
+    # gigatoken releases the GIL, so corpus batches run on threads with nothing pickled; a
+    # corpus it would mostly leave to bpe-openai (CJK, Thai: it holds the GIL) and any corpus
+    # without gigatoken installed stay on processes.
+    threads = enc.corpus_ready and enc.corpus_routed_share(_texts_of(upcoming)) < 0.5
+    yield from _pooled(name, every, workers, threads, start, field, threads=threads)
+
+
+def _peek(batches: Iterator[Batch]) -> tuple[Batch | None, Iterator[Batch]]:
+    """The next batch (``None`` at the end) and an iterator that still yields it."""
+    upcoming = next(batches, None)
+    return upcoming, (batches if upcoming is None else itertools.chain([upcoming], batches))
+
+
+def _until(batches: Iterator[Batch], chars: int) -> Iterator[Batch]:
+    """Batches from ``batches`` until they hold ``chars`` characters; the rest stay in it."""
+    size = 0
+    for batch in batches:
+        yield batch
+        size += _size(batch)
+        if size >= chars:
+            return
+
+
+def _pooled(
+    name: str,
+    batches: Iterable[Batch],
+    workers: int,
+    corpus: bool | None,
+    start: int,
+    field: str,
+    *,
+    threads: bool = False,
+) -> Iterator[int]:
+    """Counts of ``batches`` from one pool of ``workers`` processes (or threads); ``start`` is
+    the index of their first text in the whole input (for errors)."""
+    held: deque[Batch] = deque()  # the batches in flight, to name a text a worker could not encode
+    tasks = _holding(((name, batch, corpus) for batch in batches), held)
+    for result in ordered_map(_count_task, tasks, workers, threads=threads):
         batch = held.popleft()
         yield from _result(result, batch, start, field)
         start += len(batch)
 
 
-def _holding(tasks: Iterator[tuple[str, Batch]], held: deque[Batch]) -> Iterator[tuple[str, Batch]]:
+Task: TypeAlias = tuple[str, Batch, "bool | None"]
+
+
+def _holding(tasks: Iterator[Task], held: deque[Batch]) -> Iterator[Task]:
     """Pass tasks on, remembering each batch until its result is taken."""
     for task in tasks:
         held.append(task[1])
@@ -174,17 +229,21 @@ def _result(result: list[int] | int, batch: Batch, start: int, field: str) -> li
     raise not_utf8(f"{field}[{start + result}]", text)
 
 
-def _count_task(task: tuple[str, Batch]) -> list[int] | int:
+def _count_task(task: Task) -> list[int] | int:
     """Worker side: count one batch with this process's (cached) encoding."""
-    name, batch = task
-    return _count_batch_with(get_encoding(name), batch)
+    name, batch, corpus = task
+    return _count_batch_with(get_encoding(name), batch, corpus)
 
 
-def _count_batch_with(enc: Encoding, batch: Batch) -> list[int] | int:
+def _texts_of(batch: Batch) -> list[str]:
+    return batch if isinstance(batch, list) else batch.to_pylist()
+
+
+def _count_batch_with(enc: Encoding, batch: Batch, corpus: bool | None) -> list[int] | int:
     """Counts of the batch, or the index of its first text that is not valid UTF-8."""
-    texts: Sequence[str] = batch if isinstance(batch, list) else batch.to_pylist()
+    texts: Sequence[str] = _texts_of(batch)
     try:
-        return list(map(enc.count, texts))
+        return enc.count_batch(texts, corpus=corpus)
     except InvalidRequestError:
         for i, text in enumerate(texts):
             try:

@@ -1,0 +1,217 @@
+"""The corpus backend: gigatoken's cached BPE, for batches of millions of texts.
+
+gigatoken (the ``tokman[fast]`` extra) pre-tokenizes with SIMD and caches the encoding of each
+distinct pre-token, so on prose and code, where words repeat, one core counts 4-6x faster than
+bpe-openai's Rust BPE once its cache is warm. It is slower where pre-tokens never repeat (runs
+of CJK characters), costs ~0.3 s and ~60 MB to build, and its Unicode tables are newer than
+tiktoken's. So tokman uses it only for corpus-scale batches (``Encoding.count_batch`` once a
+process has batch-counted ``CORPUS_CHARS`` characters, or when asked), and routes each text:
+
+- ASCII (``str.isascii``, O(1)) and other text goes to gigatoken, except
+- a text holding a character of ``_drift.DRIFT_RANGES`` (its Unicode properties differ between
+  the engines' tables), which goes to the exact single-text counter (bpe-openai, which matches
+  tiktoken on every code point), and
+- a text mostly in a script written without spaces (CJK, Thai, ...), whose long pre-tokens
+  defeat the cache: it goes to the single-text counter too, which is faster there.
+
+gigatoken 0.10 never bounds its cache, so a long-lived process (a Ray actor, a worker counting a
+terabyte) would grow without limit: the counter checks the process's resident memory every
+``CHECK_CHARS`` characters and, past ``CACHE_BUDGET`` bytes of growth since it built the
+tokenizer, drops it and builds a fresh one (where resident memory cannot be read, every
+``BLIND_REBUILD_CHARS`` characters). Counts never change; only speed dips while the new
+cache warms. gigatoken reads a vocabulary only from a path, so it is given the sha256-verified
+bytes through a private temporary file, never the file the search found.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tokman.encodings._drift import DRIFT_RANGES
+
+__all__ = [
+    "BLIND_REBUILD_CHARS",
+    "CACHE_BUDGET",
+    "CHECK_CHARS",
+    "PRETOKENIZERS",
+    "CorpusCounter",
+    "corpus_backend",
+]
+
+#: tokman encoding -> gigatoken pre-tokenizer with the same pattern (verified by the tests).
+PRETOKENIZERS = {"o200k_base": "o200k", "o200k_harmony": "o200k", "cl100k_base": "gpt4"}
+
+CACHE_BUDGET = 128 << 20  # resident growth that makes the counter rebuild its tokenizer
+CHECK_CHARS = 8 << 20  # characters counted between two looks at resident memory
+BLIND_REBUILD_CHARS = 1 << 30  # where resident memory cannot be read: rebuild this often
+SPACELESS_SHARE = 0.25  # a text with more of its characters in spaceless scripts is routed
+
+_NORMAL, _DRIFT, _SPACELESS = 0, 1, 2
+#: Scripts written without spaces between words: their pre-tokens are whole clauses.
+_SPACELESS_RANGES = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x0F00, 0x0FFF),  # Tibetan
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x2E80, 0x9FFF),  # CJK radicals, punctuation, kana, unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # halfwidth katakana
+    (0x20000, 0x3FFFF),  # CJK extensions
+)
+
+_table_lock = threading.Lock()
+_table: Any = None
+
+
+def corpus_backend() -> Any | None:
+    """gigatoken's ``BPETokenizer`` class, or ``None`` when the extra is not installed."""
+    try:
+        from gigatoken.gigatoken_rs import BPETokenizer
+    except ImportError:
+        return None
+    return BPETokenizer
+
+
+def _classes() -> Any:
+    """A uint8 class per code point (``_NORMAL``/``_DRIFT``/``_SPACELESS``), built once."""
+    global _table
+    if _table is None:
+        import numpy as np
+
+        with _table_lock:
+            if _table is None:
+                table = np.zeros(0x110000, dtype=np.uint8)
+                for start, end in _SPACELESS_RANGES:
+                    table[start : end + 1] = _SPACELESS
+                for start, end in DRIFT_RANGES:  # after: a drift character is never routed fast
+                    table[start : end + 1] = _DRIFT
+                _table = table
+    return _table
+
+
+def _resident_bytes() -> int | None:
+    """This process's resident set size (Linux ``/proc``), or ``None`` where unknown."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+class CorpusCounter:
+    """``counter(texts) -> counts``, exact: gigatoken for most texts, ``single`` for the rest.
+
+    ``vocabulary()`` returns the encoding's verified vocabulary bytes (called again on every
+    rebuild); ``single(text)`` is the exact single-text counter (it raises
+    ``UnicodeEncodeError`` for a lone surrogate, which the caller maps). Thread-safe.
+    """
+
+    def __init__(
+        self, encoding: str, vocabulary: Callable[[], bytes], single: Callable[[str], int]
+    ) -> None:
+        self.encoding = encoding
+        self.rebuilds = 0  # times the cache budget made it start over (for tests and stats)
+        self._pretokenizer = PRETOKENIZERS[encoding]
+        self._vocabulary = vocabulary
+        self._single = single
+        self._lock = threading.Lock()
+        self._since_check = 0
+        self._since_build = 0
+        self._tokenizer: Any = None
+        self._baseline: int | None = None
+        self._build()
+
+    def _build(self) -> None:
+        backend = corpus_backend()
+        if backend is None:  # pragma: no cover - checked by the caller before constructing
+            raise ImportError("gigatoken is not installed")
+        self._tokenizer = None  # free the old cache before the new one is allocated
+        with tempfile.TemporaryDirectory(prefix="tokman-vocab-") as directory:
+            path = os.path.join(directory, f"{self.encoding}.tiktoken")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(self._vocabulary())
+            tokenizer = backend.from_tiktoken(path, self._pretokenizer, {})
+        tokenizer.encode_batch([""], parallel=False)  # seed its cache (and import awkward) now
+        self._tokenizer = tokenizer
+        self._baseline = _resident_bytes()
+        self._since_build = 0
+
+    def __call__(self, texts: Sequence[str]) -> list[int]:
+        fast, slow = self._route(texts)
+        counts: list[int] = [0] * len(texts)
+        if fast:
+            with self._lock:
+                tokenizer = self._tokenizer
+            if len(fast) == len(texts):
+                counts = self._encode(tokenizer, list(texts))
+            else:
+                found = self._encode(tokenizer, [texts[i] for i in fast])
+                for i, n in zip(fast, found, strict=True):
+                    counts[i] = n
+        for i in slow:
+            counts[i] = self._single(texts[i])
+        self._account(sum(map(len, texts)))
+        return counts
+
+    @staticmethod
+    def _encode(tokenizer: Any, texts: list[str]) -> list[int]:
+        import numpy as np
+
+        encoded = tokenizer.encode_batch(texts, parallel=False)  # this thread, GIL released
+        offsets = np.asarray(encoded.layout.offsets)
+        counts: list[int] = np.diff(offsets).tolist()
+        return counts
+
+    def _route(self, texts: Sequence[str]) -> tuple[list[int], list[int]]:
+        """Indices for gigatoken and for the single-text counter."""
+        wide = [i for i, text in enumerate(texts) if not text.isascii()]
+        if not wide:
+            return list(range(len(texts))), []
+        import numpy as np
+
+        try:
+            joined = "".join(texts[i] for i in wide).encode("utf-32-le")
+        except UnicodeEncodeError:  # a lone surrogate: let the single counter name it
+            return [i for i, t in enumerate(texts) if t.isascii()], wide
+        classes = _classes()[np.frombuffer(joined, dtype=np.uint32)]
+        lengths = np.fromiter((len(texts[i]) for i in wide), dtype=np.int64, count=len(wide))
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        drift = np.add.reduceat(classes == _DRIFT, starts)
+        spaceless = np.add.reduceat(classes == _SPACELESS, starts)
+        routed = (drift > 0) | (spaceless > SPACELESS_SHARE * lengths)
+        slow = [wide[j] for j in np.flatnonzero(routed).tolist()]
+        if not slow:
+            return list(range(len(texts))), []
+        skip = set(slow)
+        return [i for i in range(len(texts)) if i not in skip], slow
+
+    def routed_share(self, texts: Sequence[str]) -> float:
+        """The share of the characters of ``texts`` that :meth:`__call__` would route to the
+        single-text counter (0.0 for no characters)."""
+        total = sum(map(len, texts))
+        if not total:
+            return 0.0
+        _, slow = self._route(texts)
+        return sum(len(texts[i]) for i in slow) / total
+
+    def _account(self, chars: int) -> None:
+        """Every ``CHECK_CHARS`` characters, rebuild if the cache outgrew ``CACHE_BUDGET``."""
+        with self._lock:
+            self._since_check += chars
+            self._since_build += chars
+            if self._since_check < CHECK_CHARS:
+                return
+            self._since_check = 0
+            now = _resident_bytes()
+            if now is None or self._baseline is None:
+                if self._since_build < BLIND_REBUILD_CHARS:
+                    return
+            elif now - self._baseline <= CACHE_BUDGET:
+                return
+            self.rebuilds += 1
+            self._build()
