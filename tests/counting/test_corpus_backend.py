@@ -1,0 +1,300 @@
+"""The gigatoken corpus backend: exactly tiktoken's counts, or the text is routed elsewhere.
+
+gigatoken is a different engine from the reference, so these tests are differential: every
+code point outside ``_drift.DRIFT_RANGES`` in several contexts, Hypothesis text, long
+adversarial runs and the benchmark corpora must count as tiktoken's ``encode_ordinary``, and
+every drift character must be routed to bpe-openai and still count exactly.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tokman
+import tokman.encodings
+from tokman.counting import _pool, batch
+from tokman.encodings import Encoding, get_encoding, load_vocabulary
+from tokman.encodings import _gigatoken as giga
+from tokman.encodings._catalog import VOCABULARIES
+from tokman.encodings._drift import DRIFT_RANGES
+from tokman.errors import InvalidRequestError
+
+ENCODINGS = ["o200k_base", "cl100k_base", "o200k_harmony"]
+
+
+def fresh(name: str) -> Encoding:
+    """An encoding of its own (not the process-wide cached one), corpus backend built."""
+    contents, path = load_vocabulary(name)
+    enc = Encoding(VOCABULARIES[name], contents, path)
+    assert enc.prepare_corpus()
+    return enc
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Encoding]:
+    return {name: fresh(name) for name in ENCODINGS}
+
+
+@pytest.fixture
+def own_encodings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``get_encoding`` builds new encodings for this test only (their corpus state too)."""
+    monkeypatch.setattr(tokman.encodings, "_encodings", {})
+
+
+def reference(enc: Encoding, texts: list[str]) -> list[int]:
+    return [len(t) for t in enc.tiktoken.encode_ordinary_batch(texts)]
+
+
+def _drift(cp: int) -> bool:
+    return any(start <= cp <= end for start, end in DRIFT_RANGES)
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base"])
+def test_gigatoken_agrees_with_tiktoken_on_every_code_point_outside_the_drift_ranges(
+    name: str, built: dict[str, Encoding]
+) -> None:
+    """The guarantee the router relies on, checked on gigatoken itself (no routing): each
+    code point before a contraction (where a letter and a non-letter split differently), and
+    one in eight between letters and digits and after spaces. Contexts are joined 512 to a
+    text (newline-separated; a wrong piece changes its text's total), then compared."""
+    enc = built[name]
+    counter = enc._corpus
+    assert counter is not None
+    chars = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF and not _drift(cp)]
+    for template, step in (("{c}'s", 1), ("Ab{c}c1{c}23", 8), (" {c}{c}\t{c}x", 8)):
+        sample = chars[::step]
+        texts = ["\n".join(template.format(c=c) for c in sample[i : i + 512])
+                 for i in range(0, len(sample), 512)]  # fmt: skip
+        found = counter._encode(counter._tokenizer, texts)
+        expected = reference(enc, texts)
+        wrong = [i for i, (a, b) in enumerate(zip(found, expected, strict=True)) if a != b]
+        first = ord(sample[wrong[0] * 512]) if wrong else 0
+        assert not wrong, (
+            f"{template!r}: {len(wrong)} blocks differ, the first from U+{first:04X}: find the "
+            "characters and extend DRIFT_RANGES (scripts/unicode_drift.py)"
+        )
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_drift_characters_are_routed_and_count_exactly(
+    name: str, built: dict[str, Encoding]
+) -> None:
+    enc = built[name]
+    assert enc._corpus is not None
+    chars = [chr(cp) for start, end in DRIFT_RANGES for cp in {start, (start + end) // 2, end}]
+    texts = [f"word {c}'s and A{c}b" for c in chars] + ["plain ascii text"]
+    _, slow = enc._corpus._route(texts)
+    assert slow == list(range(len(chars)))
+    assert enc.count_batch(texts) == reference(enc, texts)
+
+
+unicode_text = st.lists(
+    st.characters(exclude_categories=("Cs",))
+    | st.sampled_from(
+        [
+            " ",
+            "  ",
+            "\n",
+            "\r\n",
+            "\t",
+            "123",
+            "4567",
+            "'s",
+            "'LL",
+            "é",
+            "e\u0301",
+            "👨‍👩‍👧",
+            "中文",
+            "日本語",
+            "한국어",
+            "ǅ",
+            "HELLO",
+            "?!.",
+            "<|endoftext|>",
+            "\u200d",
+            "\U000323b0",
+            "\u088f",
+        ]
+    ),
+    max_size=80,
+).map("".join)
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(unicode_text, max_size=30))
+def test_equals_tiktoken_on_arbitrary_unicode_batches(
+    name: str, built: dict[str, Encoding], texts: list[str]
+) -> None:
+    enc = built[name]
+    assert enc.count_batch(texts) == reference(enc, texts)
+
+
+def _adversarial(seed: int) -> list[str]:
+    rng = random.Random(seed)
+    pieces = [" ", "\n", "\t", "7", "a", "A", "é", "中", "🙂", "'", "'s", ".", "\r\n", "\u0301"]
+    return [
+        " " * 100_000,
+        "\n" * 50_000 + "x",
+        "9" * 100_000,
+        "a" * 100_000,
+        "🙂" * 20_000,
+        "".join(rng.choice(pieces) for _ in range(200_000)),
+        "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(100_000)),
+        bytes(rng.randrange(256) for _ in range(100_000)).decode("utf-8", "replace"),
+        "".join(rng.choice("abcdefghij ") for _ in range(300_000)),  # many distinct words
+    ]
+
+
+@pytest.mark.parametrize("name", ENCODINGS)
+def test_equals_tiktoken_on_long_adversarial_runs(name: str, built: dict[str, Encoding]) -> None:
+    enc = built[name]
+    texts = _adversarial(seed=len(name))
+    assert enc.count_batch(texts) == reference(enc, texts)
+
+
+def test_routing_sends_spaceless_scripts_and_surrogates_to_the_single_counter(
+    built: dict[str, Encoding],
+) -> None:
+    enc = built["o200k_base"]
+    counter = enc._corpus
+    assert counter is not None
+    texts = ["ascii only", "café au lait — très bien", "中文的文本很长没有空格。", "ok 中 ok ok ok"]
+    fast, slow = counter._route(texts)
+    assert (fast, slow) == ([0, 1, 3], [2])
+    assert counter.routed_share(texts) == pytest.approx(len(texts[2]) / sum(map(len, texts)))
+    assert counter.routed_share([]) == 0.0
+    with pytest.raises(InvalidRequestError, match=r"^texts\[1\]=.*lone surrogate U\+D800"):
+        enc.count_batch(["fine", "bad \ud800 text", "中文"])
+    with pytest.raises(InvalidRequestError, match=r"^texts\[0\]=b'x'.*expected a str"):
+        enc.count_batch([b"x"])  # type: ignore[list-item]
+
+
+def test_the_cache_is_rebuilt_past_its_budget_and_counts_stay_exact(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """gigatoken 0.10 never bounds its cache: past CACHE_BUDGET of growth the counter starts
+    over with a fresh tokenizer (and the counts do not change)."""
+    enc = fresh("o200k_base")
+    counter = enc._corpus
+    assert counter is not None
+    monkeypatch.setattr(giga, "CACHE_BUDGET", -1)  # any reading is over budget
+    monkeypatch.setattr(giga, "CHECK_CHARS", 1_000)
+    rng = random.Random(3)
+    texts = [" ".join(f"w{rng.getrandbits(40):x}" for _ in range(50)) for _ in range(200)]
+    first = counter._tokenizer
+    assert enc.count_batch(texts) == reference(enc, texts)
+    assert counter.rebuilds >= 1 and counter._tokenizer is not first
+    assert enc.count_batch(texts) == reference(enc, texts)
+
+
+def test_without_resident_memory_it_rebuilds_by_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    enc = fresh("cl100k_base")
+    counter = enc._corpus
+    assert counter is not None
+    monkeypatch.setattr(giga, "_resident_bytes", lambda: None)
+    monkeypatch.setattr(giga, "CHECK_CHARS", 10)
+    monkeypatch.setattr(giga, "BLIND_REBUILD_CHARS", 50)
+    texts = ["x" * 30, "hello world " * 5]
+    assert enc.count_batch(texts[:1]) == reference(enc, texts[:1])
+    assert counter.rebuilds == 0
+    assert enc.count_batch(texts[1:]) == reference(enc, texts[1:])
+    assert counter.rebuilds == 1
+
+
+def test_the_vocabulary_it_loads_is_the_verified_bytes_in_a_private_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[str, int, bytes]] = []
+    real = giga.corpus_backend()
+    assert real is not None
+
+    class Spy:
+        @staticmethod
+        def from_tiktoken(path: str, pretokenizer: str, specials: dict[str, int]) -> Any:
+            import os
+            import stat
+
+            with open(path, "rb") as f:
+                seen.append((pretokenizer, stat.S_IMODE(os.stat(path).st_mode), f.read()))
+            assert specials == {}  # special-token text counts as plain text
+            return real.from_tiktoken(path, pretokenizer, specials)
+
+    monkeypatch.setattr(giga, "corpus_backend", lambda: Spy)
+    counter = giga.CorpusCounter("cl100k_base", lambda: load_vocabulary("cl100k_base")[0], len)
+    assert counter(["<|endoftext|>"]) == [7]
+    assert seen == [("gpt4", 0o600, load_vocabulary("cl100k_base")[0])]
+
+
+def test_it_is_not_used_when_turned_off_or_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    contents, path = load_vocabulary("o200k_base")
+    monkeypatch.setenv("TOKMAN_TOKENIZER", "bpe-openai")
+    off = Encoding(VOCABULARIES["o200k_base"], contents, path)
+    assert not off.prepare_corpus() and not off.corpus_ready
+    assert off.corpus_routed_share(["abc"]) == 1.0
+    assert off.count_batch(["hello world", "中文"], corpus=True) == [2, 1]
+    monkeypatch.delenv("TOKMAN_TOKENIZER")
+    monkeypatch.setattr(giga, "corpus_backend", lambda: None)
+    missing = Encoding(VOCABULARIES["o200k_base"], contents, path)
+    assert not missing.prepare_corpus()
+    assert missing.count_batch(["hello world"]) == [2]
+
+
+def test_an_encoding_builds_it_by_itself_past_corpus_chars(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    contents, path = load_vocabulary("o200k_base")
+    enc = Encoding(VOCABULARIES["o200k_base"], contents, path)
+    monkeypatch.setattr(tokman.encodings, "CORPUS_CHARS", 100)
+    assert enc.count_batch(["a" * 60], corpus=None) == [8] and not enc.corpus_ready
+    assert enc.count_batch(["a" * 60]) == [8] and not enc.corpus_ready  # 60 seen before it
+    assert enc.count_batch(["hello"]) == [1] and enc.corpus_ready
+    assert enc.count_batch(["hello"], corpus=False) == [1]
+
+
+def _spy_pools(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    used: list[bool] = []
+    real = _pool.ordered_map
+
+    def spy(*args: Any, threads: bool = False, **kwargs: Any) -> Iterator[Any]:
+        used.append(threads)
+        return real(*args, threads=threads, **kwargs)
+
+    monkeypatch.setattr(batch, "ordered_map", spy)
+    return used
+
+
+@pytest.mark.usefixtures("own_encodings")
+def test_count_batch_switches_to_threads_past_corpus_chars(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Processes with bpe-openai up to CORPUS_CHARS, then the corpus backend, built in this
+    process, on threads; a CJK corpus stays on processes. Every count equals count()."""
+    monkeypatch.setattr(batch, "INLINE_CHARS", 10_000)
+    monkeypatch.setattr(batch, "CORPUS_CHARS", 50_000)
+    monkeypatch.setattr(batch, "BATCH_CHARS", 5_000)
+    used = _spy_pools(monkeypatch)
+    rng = random.Random(5)
+    prose = [" ".join(rng.choice(["the", "cat", "sat", "on", "mats", "'s", "42"])
+                      for _ in range(rng.randrange(1, 60))) for _ in range(3_000)]  # fmt: skip
+    expected = [tokman.count(t, encoding="o200k_base") for t in prose]
+    assert tokman.count_batch(prose, encoding="o200k_base", workers=2) == expected
+    assert used == [False, True]
+    assert get_encoding("o200k_base").corpus_ready
+    used.clear()
+    assert tokman.count_batch(prose, encoding="o200k_base", workers=2) == expected
+    assert used == [True]  # built already: threads from the start
+    used.clear()
+    cjk = ["".join(rng.choice("的一是在不了有和人这中大为上个国我以要他") for _ in range(300))
+           for _ in range(400)]  # fmt: skip
+    expected = [tokman.count(t, encoding="o200k_base") for t in cjk]
+    assert tokman.count_batch(cjk, encoding="o200k_base", workers=2) == expected
+    assert used == [False]
