@@ -84,16 +84,16 @@ def part_one(docs: dict[str, list[list[str]]], encoding: str, tokie_dir: Path) -
     ready = enc.prepare_corpus()
     built = time.perf_counter() - start
     backend = "gigatoken (tokman[fast])" if ready else "none: bpe-openai on processes"
-    rounds = len(docs["prose"]) - 1
     print(f"\n{encoding}, {cpu_count()} cores; tokman's corpus backend: {backend}, built in "
           f"{built:.2f} s (once per process, not in the rates below)")  # fmt: skip
-    print(f"MB/s: the median of {rounds} rounds, each on documents no engine has seen (a first "
-          "round warms every engine up and is not counted)")  # fmt: skip
+    print(f"MB/s: the median of {len(docs['prose']) - 1} rounds, each on documents no engine has "
+          "seen (a first round warms every engine up and is not counted)")  # fmt: skip
     print(
         f"{'corpus':<6} {'docs':>7} {'MB':>5} | {'tokman':>7} {'tiktoken':>8} {'tokie':>7} MB/s"
         f" | {'vs tokie':>8} {'vs tiktoken':>11} | miscounts: tokman tiktoken-batch tokie"
     )
     for name, parts in docs.items():
+        rounds = len(parts) - 1
         engines: dict[str, Callable[[list[str]], Sequence[int]]] = {
             "tokman": lambda texts: tokman.count_batch(texts, encoding=encoding),
             "tiktoken": lambda texts: [len(t) for t in reference.encode_ordinary_batch(texts)],

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import tokman
 import tokman.encodings
+from adversarial import adversarial_texts
 from tokman.counting import _pool, batch
 from tokman.encodings import Encoding, get_encoding, load_vocabulary
 from tokman.encodings import _gigatoken as giga
@@ -136,26 +137,10 @@ def test_equals_tiktoken_on_arbitrary_unicode_batches(
     assert enc.count_batch(texts) == reference(enc, texts)
 
 
-def _adversarial(seed: int) -> list[str]:
-    rng = random.Random(seed)
-    pieces = [" ", "\n", "\t", "7", "a", "A", "é", "中", "🙂", "'", "'s", ".", "\r\n", "\u0301"]
-    return [
-        " " * 100_000,
-        "\n" * 50_000 + "x",
-        "9" * 100_000,
-        "a" * 100_000,
-        "🙂" * 20_000,
-        "".join(rng.choice(pieces) for _ in range(200_000)),
-        "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(100_000)),
-        bytes(rng.randrange(256) for _ in range(100_000)).decode("utf-8", "replace"),
-        "".join(rng.choice("abcdefghij ") for _ in range(300_000)),  # many distinct words
-    ]
-
-
 @pytest.mark.parametrize("name", ENCODINGS)
 def test_equals_tiktoken_on_long_adversarial_runs(name: str, built: dict[str, Encoding]) -> None:
     enc = built[name]
-    texts = _adversarial(seed=len(name))
+    texts = adversarial_texts(seed=len(name))
     assert enc.count_batch(texts) == reference(enc, texts)
 
 

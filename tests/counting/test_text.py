@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tokman
+from adversarial import adversarial_texts
 from tokman.encodings import TOKENIZER_ENV, Encoding, get_encoding
 from tokman.encodings._catalog import VOCABULARIES
 from tokman.errors import InvalidRequestError, UnknownModelError
@@ -102,26 +102,11 @@ def test_count_equals_tiktoken_on_arbitrary_unicode(name: str, text: str) -> Non
     assert enc.count(text) == len(enc.tiktoken.encode_ordinary(text))
 
 
-def _adversarial(seed: int) -> list[str]:
-    rng = random.Random(seed)
-    pieces = [" ", "\n", "\t", "7", "a", "A", "é", "中", "🙂", "'", "'s", ".", "\r\n", "\u0301"]
-    return [
-        " " * 100_000,
-        "\n" * 50_000 + "x",
-        "9" * 100_000,
-        "a" * 100_000,
-        "🙂" * 20_000,
-        "".join(rng.choice(pieces) for _ in range(200_000)),
-        "".join(chr(rng.randrange(0x20, 0x3000)) for _ in range(100_000)),
-        bytes(rng.randrange(256) for _ in range(100_000)).decode("utf-8", "replace"),
-    ]
-
-
 @pytest.mark.parametrize("name", ENCODINGS)
 def test_fast_backend_matches_tiktoken_on_large_adversarial_inputs(name: str) -> None:
     """Differential test on long runs of whitespace, digits, letters, emoji and random bytes."""
     enc = get_encoding(name)
-    for text in _adversarial(seed=len(name)):
+    for text in adversarial_texts(seed=len(name)):
         assert enc.count(text) == len(enc.tiktoken.encode_ordinary(text))
 
 

@@ -33,6 +33,7 @@ __all__ = ["check_texts", "count_batch", "iter_count_batch", "iter_counts", "tex
 BATCH_TEXTS = 4096  # texts per batch handed to a worker
 BATCH_CHARS = 1 << 18  # ... or fewer, once they hold this many characters
 INLINE_CHARS = 1 << 20  # an input that ends within this many characters is counted here
+ROUTED_FOR_PROCESSES = 0.1  # corpus share left to bpe-openai that keeps a corpus on processes
 
 #: A batch as a worker receives it: ``list[str]``, or a ``pyarrow`` string array (typed
 #: loosely so that this module never imports pyarrow).
@@ -168,11 +169,13 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
     upcoming, every = _peek(every)
     if upcoming is None:
         return
-    # gigatoken releases the GIL, so corpus batches run on threads with nothing pickled; a
-    # corpus it would mostly leave to bpe-openai (CJK, Thai: it holds the GIL) and any corpus
-    # without gigatoken installed stay on processes.
-    threads = enc.corpus_ready and enc.corpus_routed_share(_texts_of(upcoming)) < 0.5
-    yield from _pooled(name, every, workers, threads, start, field, threads=threads)
+    # gigatoken releases the GIL, so corpus batches run on threads with nothing pickled. A
+    # corpus of which it would leave a tenth or more to bpe-openai (CJK, Thai: that holds the
+    # GIL, and costs ~10x more per character) stays on processes, which still use gigatoken
+    # for the rest of its texts; so does any corpus without gigatoken installed.
+    ready = enc.corpus_ready
+    threads = ready and enc.corpus_routed_share(_texts_of(upcoming)) < ROUTED_FOR_PROCESSES
+    yield from _pooled(name, every, workers, ready, start, field, threads=threads)
 
 
 def _peek(batches: Iterator[Batch]) -> tuple[Batch | None, Iterator[Batch]]:
