@@ -194,9 +194,11 @@ def main() -> None:
     parser.add_argument("--encoding", default="o200k_base")
     parser.add_argument("--tokie-dir", type=Path, default=_TOKIE_DIR)
     parser.add_argument("--skip-ray", action="store_true")
+    parser.add_argument("--skip-rates", action="store_true", help="only part 2 (Ray)")
     args = parser.parse_args()
     docs = documents(args.mb, args.rounds)
-    part_one(docs, args.encoding, args.tokie_dir)
+    if not args.skip_rates:
+        part_one(docs, args.encoding, args.tokie_dir)
     if not args.skip_ray:
         part_two(docs, args.encoding, args.ray_gb)
 
