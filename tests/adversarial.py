@@ -1,10 +1,12 @@
-"""Long adversarial texts for the differential tests of the counting engines against tiktoken."""
+"""Texts for the differential tests of the counting engines against tiktoken."""
 
 from __future__ import annotations
 
 import random
 
-__all__ = ["adversarial_texts"]
+from hypothesis import strategies as st
+
+__all__ = ["adversarial_texts", "unicode_text"]
 
 
 def adversarial_texts(seed: int) -> list[str]:
@@ -23,3 +25,44 @@ def adversarial_texts(seed: int) -> list[str]:
         bytes(rng.randrange(256) for _ in range(100_000)).decode("utf-8", "replace"),
         "".join(rng.choice("abcdefghij ") for _ in range(300_000)),
     ]
+
+
+#: Any UTF-8 text, and runs of the pieces where pre-tokenizers differ.
+unicode_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.lists(
+    st.sampled_from(
+        [
+            " ",
+            "  ",
+            "\n",
+            "\r\n",
+            "\t",
+            "0",
+            "123",
+            "4567",
+            "'s",
+            "'LL",
+            "é",
+            "e\u0301",
+            "👨‍👩‍👧",
+            "🇫🇷",
+            "中文",
+            "日本語",
+            "한국어",
+            "ٱلْعَرَبِيَّة",
+            "Ǆ",
+            "ǅ",
+            "hello",
+            "HELLO",
+            "!",
+            "?!.",
+            "/",
+            "<|endoftext|>",
+            "\u200d",
+            "\ufe0f",
+            "𝔘𝔫𝔦",
+            "\U000323b0",  # Unicode 17 letters: drift characters (encodings/_drift.py)
+            "\u088f",
+        ]
+    ),
+    max_size=80,
+).map("".join)

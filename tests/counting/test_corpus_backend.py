@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import tokman
 import tokman.encodings
-from adversarial import adversarial_texts
+from adversarial import adversarial_texts, unicode_text
 from tokman.counting import _pool, batch
 from tokman.encodings import Encoding, get_encoding, load_vocabulary
 from tokman.encodings import _gigatoken as giga
@@ -93,38 +93,6 @@ def test_drift_characters_are_routed_and_count_exactly(
     _, slow = enc._corpus._route(texts)
     assert slow == list(range(len(chars)))
     assert enc.count_batch(texts) == reference(enc, texts)
-
-
-unicode_text = st.lists(
-    st.characters(exclude_categories=("Cs",))
-    | st.sampled_from(
-        [
-            " ",
-            "  ",
-            "\n",
-            "\r\n",
-            "\t",
-            "123",
-            "4567",
-            "'s",
-            "'LL",
-            "é",
-            "e\u0301",
-            "👨‍👩‍👧",
-            "中文",
-            "日本語",
-            "한국어",
-            "ǅ",
-            "HELLO",
-            "?!.",
-            "<|endoftext|>",
-            "\u200d",
-            "\U000323b0",
-            "\u088f",
-        ]
-    ),
-    max_size=80,
-).map("".join)
 
 
 @pytest.mark.parametrize("name", ENCODINGS)

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import tokman
-from adversarial import adversarial_texts
+from adversarial import adversarial_texts, unicode_text
 from tokman.encodings import TOKENIZER_ENV, Encoding, get_encoding
 from tokman.encodings._catalog import VOCABULARIES
 from tokman.errors import InvalidRequestError, UnknownModelError
@@ -53,44 +52,6 @@ def test_model_and_encoding_arguments_are_checked() -> None:
         tokman.count(b"x", model="gpt-4o")  # type: ignore[arg-type]
     with pytest.raises(UnknownModelError):
         tokman.count("x", model="not-a-model")
-
-
-unicode_text = st.text(alphabet=st.characters(codec="utf-8"), max_size=300) | st.lists(
-    st.sampled_from(
-        [
-            " ",
-            "  ",
-            "\n",
-            "\r\n",
-            "\t",
-            "0",
-            "123",
-            "4567",
-            "'s",
-            "'LL",
-            "é",
-            "e\u0301",
-            "👨‍👩‍👧",
-            "🇫🇷",
-            "中文",
-            "日本語",
-            "한국어",
-            "ٱلْعَرَبِيَّة",
-            "Ǆ",
-            "ǅ",
-            "hello",
-            "HELLO",
-            "!",
-            "?!.",
-            "/",
-            "<|endoftext|>",
-            "\u200d",
-            "\ufe0f",
-            "𝔘𝔫𝔦",
-        ]
-    ),
-    max_size=80,
-).map("".join)
 
 
 @pytest.mark.parametrize("name", ENCODINGS)
