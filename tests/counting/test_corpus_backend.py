@@ -90,7 +90,7 @@ def test_drift_characters_are_routed_and_count_exactly(
     assert enc._corpus is not None
     chars = [chr(cp) for start, end in DRIFT_RANGES for cp in {start, (start + end) // 2, end}]
     texts = [f"word {c}'s and A{c}b" for c in chars] + ["plain ascii text"]
-    _, slow = enc._corpus._route(texts)
+    _, slow = giga.route(texts)
     assert slow == list(range(len(chars)))
     assert enc.count_batch(texts) == reference(enc, texts)
 
@@ -119,10 +119,10 @@ def test_routing_sends_spaceless_scripts_and_surrogates_to_the_single_counter(
     counter = enc._corpus
     assert counter is not None
     texts = ["ascii only", "café au lait — très bien", "中文的文本很长没有空格。", "ok 中 ok ok ok"]
-    fast, slow = counter._route(texts)
+    fast, slow = giga.route(texts)
     assert (fast, slow) == ([0, 1, 3], [2])
-    assert counter.routed_share(texts) == pytest.approx(len(texts[2]) / sum(map(len, texts)))
-    assert counter.routed_share([]) == 0.0
+    assert giga.routed_share(texts) == pytest.approx(len(texts[2]) / sum(map(len, texts)))
+    assert giga.routed_share([]) == 0.0
     with pytest.raises(InvalidRequestError, match=r"^texts\[1\]=.*lone surrogate U\+D800"):
         enc.count_batch(["fine", "bad \ud800 text", "中文"])
     with pytest.raises(InvalidRequestError, match=r"^texts\[0\]=b'x'.*expected a str"):
@@ -251,3 +251,26 @@ def test_count_batch_switches_to_threads_past_corpus_chars(
     expected = [tokman.count(t, encoding="o200k_base") for t in cjk]
     assert tokman.count_batch(cjk, encoding="o200k_base", workers=2) == expected
     assert used == [False]
+
+
+@pytest.mark.usefixtures("own_encodings")
+def test_a_cjk_corpus_never_builds_it_and_a_mixed_one_stays_on_processes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nearly all text left to bpe-openai: the backend is not worth building. A tenth or more
+    left to it: built, but the corpus stays on processes (bpe-openai holds the GIL)."""
+    monkeypatch.setattr(batch, "INLINE_CHARS", 10_000)
+    monkeypatch.setattr(batch, "CORPUS_CHARS", 30_000)
+    monkeypatch.setattr(batch, "BATCH_CHARS", 5_000)
+    used = _spy_pools(monkeypatch)
+    rng = random.Random(6)
+    cjk = ["".join(rng.choice("的一是在不了有和人这中大为上个国我以要他") for _ in range(300))
+           for _ in range(300)]  # fmt: skip
+    expected = [tokman.count(t, encoding="cl100k_base") for t in cjk]
+    assert tokman.count_batch(cjk, encoding="cl100k_base", workers=2) == expected
+    assert used == [False, False] and not get_encoding("cl100k_base").corpus_ready
+    used.clear()
+    mixed = [t if i % 3 else "plain words, " * 20 for i, t in enumerate(cjk)]
+    expected = [tokman.count(t, encoding="cl100k_base") for t in mixed]
+    assert tokman.count_batch(mixed, encoding="cl100k_base", workers=2) == expected
+    assert used == [False, False] and get_encoding("cl100k_base").corpus_ready

@@ -34,6 +34,7 @@ BATCH_TEXTS = 4096  # texts per batch handed to a worker
 BATCH_CHARS = 1 << 18  # ... or fewer, once they hold this many characters
 INLINE_CHARS = 1 << 20  # an input that ends within this many characters is counted here
 ROUTED_FOR_PROCESSES = 0.1  # corpus share left to bpe-openai that keeps a corpus on processes
+MOSTLY_ROUTED = 0.9  # ... and that makes building the corpus backend not worth it
 
 #: A batch as a worker receives it: ``list[str]``, or a ``pyarrow`` string array (typed
 #: loosely so that this module never imports pyarrow).
@@ -133,7 +134,8 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
     Looks ahead up to ``INLINE_CHARS`` before choosing: an input that ends there, or one
     worker, is counted in this process. Past ``CORPUS_CHARS`` the input is a corpus, counted
     with the corpus backend (``Encoding.count_batch``): in this process by the encoding's own
-    rule; on a pool by building it here first, so that forked workers inherit it.
+    rule; on a pool by building it here first, so that forked workers inherit it, unless the
+    corpus is nearly all text it would leave to bpe-openai.
     """
     head: list[Batch] = []
     size = 0
@@ -157,25 +159,22 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
     enc = get_encoding(name)
     start = 0
     if not enc.corpus_ready:
-        # Up to CORPUS_CHARS with the single-text counters; a longer input is a corpus, and
-        # the rest of it is counted with the corpus backend, built here once per process.
+        # Up to CORPUS_CHARS with the single-text counters; a longer input is a corpus.
         for count in _pooled(name, _until(every, CORPUS_CHARS), workers, False, start, field):
             start += 1
             yield count
-        upcoming, every = _peek(every)
-        if upcoming is None:
-            return
-        enc.prepare_corpus()
     upcoming, every = _peek(every)
     if upcoming is None:
         return
-    # gigatoken releases the GIL, so corpus batches run on threads with nothing pickled. A
-    # corpus of which it would leave a tenth or more to bpe-openai (CJK, Thai: that holds the
-    # GIL, and costs ~10x more per character) stays on processes, which still use gigatoken
-    # for the rest of its texts; so does any corpus without gigatoken installed.
-    ready = enc.corpus_ready
-    threads = ready and enc.corpus_routed_share(_texts_of(upcoming)) < ROUTED_FOR_PROCESSES
-    yield from _pooled(name, every, workers, ready, start, field, threads=threads)
+    # The corpus backend (built here once per process, so forked workers inherit it) is worth
+    # it unless it would leave nearly all the text to bpe-openai (a CJK or Thai corpus). It
+    # releases the GIL, so its batches run on threads with nothing pickled; a corpus of which
+    # it leaves a tenth or more to bpe-openai (that holds the GIL, and costs ~10x more per
+    # character) stays on processes, which use it for the rest of their texts.
+    share = enc.corpus_routed_share(_texts_of(upcoming))
+    corpus = share < MOSTLY_ROUTED and enc.prepare_corpus()
+    threads = corpus and share < ROUTED_FOR_PROCESSES
+    yield from _pooled(name, every, workers, corpus, start, field, threads=threads)
 
 
 def _peek(batches: Iterator[Batch]) -> tuple[Batch | None, Iterator[Batch]]:

@@ -323,10 +323,16 @@ class Encoding:
 
     def corpus_routed_share(self, texts: Sequence[str]) -> float:
         """The share of ``texts``' characters the corpus backend would leave to the
-        single-text counter (text in spaceless scripts, Unicode drift); 1.0 without it."""
-        if self._corpus is None:
+        single-text counter (text in spaceless scripts, Unicode drift); 1.0 where it cannot
+        be had. Needs no built backend: decide with it whether building one is worth it."""
+        with self._build_lock:
+            if self._corpus_possible is None:
+                self._corpus_possible = _corpus_possible(self.name)
+        if not self._corpus_possible:
             return 1.0
-        return self._corpus.routed_share(texts)
+        from tokman.encodings._gigatoken import routed_share
+
+        return routed_share(texts)
 
     def _corpus_counter(self, corpus: bool | None) -> CorpusCounter | None:
         """The corpus counter if ``corpus`` (and the ``CORPUS_CHARS`` rule) ask for it and it
