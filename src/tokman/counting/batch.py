@@ -157,24 +157,27 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
     # Load here: a bad vocabulary fails before any worker starts, and workers forked from this
     # process share its tables instead of each parsing its own copy.
     enc = get_encoding(name)
+    # The corpus backend (built here once per process, so forked workers inherit it) is worth
+    # it unless it would leave nearly all the text to bpe-openai (a CJK or Thai corpus): the
+    # head decides. It releases the GIL, so its batches run on threads with nothing pickled;
+    # a corpus of which it leaves a tenth or more to bpe-openai (that holds the GIL, and costs
+    # ~10x more per character) stays on processes, which use it for the rest of their texts.
+    share = enc.corpus_routed_share([text for batch in head for text in _texts_of(batch)])
+    if share >= MOSTLY_ROUTED:
+        yield from _pooled(name, every, workers, False, 0, field)
+        return
     start = 0
     if not enc.corpus_ready:
         # Up to CORPUS_CHARS with the single-text counters; a longer input is a corpus.
         for count in _pooled(name, _until(every, CORPUS_CHARS), workers, False, start, field):
             start += 1
             yield count
-    upcoming, every = _peek(every)
-    if upcoming is None:
-        return
-    # The corpus backend (built here once per process, so forked workers inherit it) is worth
-    # it unless it would leave nearly all the text to bpe-openai (a CJK or Thai corpus). It
-    # releases the GIL, so its batches run on threads with nothing pickled; a corpus of which
-    # it leaves a tenth or more to bpe-openai (that holds the GIL, and costs ~10x more per
-    # character) stays on processes, which use it for the rest of their texts.
-    share = enc.corpus_routed_share(_texts_of(upcoming))
-    corpus = share < MOSTLY_ROUTED and enc.prepare_corpus()
-    threads = corpus and share < ROUTED_FOR_PROCESSES
-    yield from _pooled(name, every, workers, corpus, start, field, threads=threads)
+        upcoming, every = _peek(every)
+        if upcoming is None or not enc.prepare_corpus():
+            yield from _pooled(name, every, workers, False, start, field)
+            return
+    threads = share < ROUTED_FOR_PROCESSES
+    yield from _pooled(name, every, workers, True, start, field, threads=threads)
 
 
 def _peek(batches: Iterator[Batch]) -> tuple[Batch | None, Iterator[Batch]]:
