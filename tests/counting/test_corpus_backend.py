@@ -127,6 +127,9 @@ def test_routing_sends_spaceless_scripts_and_surrogates_to_the_single_counter(
         enc.count_batch(["fine", "bad \ud800 text", "中文"])
     with pytest.raises(InvalidRequestError, match=r"^texts\[0\]=b'x'.*expected a str"):
         enc.count_batch([b"x"])  # type: ignore[list-item]
+    for wrong in ("one text", iter(["a generator"])):
+        with pytest.raises(InvalidRequestError, match=r"^texts=.*use tokman.count_batch\(\)"):
+            enc.count_batch(wrong)  # type: ignore[arg-type]
 
 
 def test_the_cache_is_rebuilt_past_its_budget_and_counts_stay_exact(

@@ -6,7 +6,9 @@ at the speed of the fastest verified-identical backend. tiktoken is the referenc
 ``Encoding`` is built from the same verified bytes on first use of ``encode``/``decode``; counting
 uses ``bpe-openai``'s Rust BPE for ``o200k_base``/``cl100k_base``/``o200k_harmony`` (1.2-2.6x
 faster here), and a differential test suite proves both give identical counts. Set
-``TOKMAN_TOKENIZER=tiktoken`` to count with tiktoken alone.
+``TOKMAN_TOKENIZER=tiktoken`` to count with tiktoken alone. Corpus-scale batches
+(:meth:`Encoding.count_batch`) can use a third engine, gigatoken (``tokman[fast]``,
+``_gigatoken``), routed so that its counts are tiktoken's too.
 """
 
 from __future__ import annotations
@@ -279,7 +281,7 @@ class Encoding:
 
         ``tokman.count_batch`` spreads a batch over every core; this is its per-process step,
         and what a Ray/Dask/Spark task calls. ``corpus`` chooses the corpus backend (gigatoken,
-        from ``tokman[fast]``: several times faster on prose and code once warm, ~0.3 s to
+        from ``tokman[fast]``: several times faster on prose and code once warm, ~0.5 s to
         build): ``True`` builds it now, ``False`` never uses it, ``None`` (default) builds it
         once this process has batch-counted ``CORPUS_CHARS`` characters. Without the extra,
         for encodings it does not cover, or under ``TOKMAN_TOKENIZER=bpe-openai``/``tiktoken``
@@ -289,8 +291,13 @@ class Encoding:
         [2, 7]
 
         Raises:
-            InvalidRequestError: ``texts[i]`` is not a ``str`` or holds a lone surrogate.
+            InvalidRequestError: ``texts`` is not a sequence of texts (a list, a tuple);
+                ``texts[i]`` is not a ``str`` or holds a lone surrogate.
         """
+        if isinstance(texts, (str, bytes, bytearray)) or not isinstance(texts, Sequence):
+            raise InvalidRequestError(
+                "texts", texts, "expected a list of str; for any iterable use tokman.count_batch()"
+            )
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InvalidRequestError(
