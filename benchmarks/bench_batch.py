@@ -8,8 +8,11 @@ documents, in disjoint rounds) side by side in one process: ``tokman.count_batch
 corpus backend, built first and timed separately), tiktoken's ``encode_ordinary_batch`` (its
 thread pool) and tokie's ``count_tokens_batch`` (its own threads; tokenizer files from
 ../shared/bench/tokie), with each one's count of documents that differ from tiktoken's
-``encode_ordinary`` (the reference). Goals on 2 cores: >= 0.9x tokie on prose and code, >= 2x
-tokie on CJK, >= 3x tiktoken everywhere, 0 miscounts.
+``encode_ordinary`` (the reference). ``--mb`` sets the size of each call: every
+``count_batch`` call past ~1M characters on processes starts its own pool (~50 ms), which an
+18 MB CJK call (``--mb 6``) still feels and a 48 MB one (``--mb 16``) hardly does. Goals on 2
+cores: >= 0.9x tokie on prose and code, >= 2x tokie on CJK, >= 3x tiktoken everywhere, 0
+miscounts.
 
 Part 2, the same corpus mix as a dataset of ``--ray-gb`` GB: ``count_batch`` on it vs
 ``tokman.ray.summarize_dataset`` on a local Ray (``num_cpus`` = the cores), Ray's start-up

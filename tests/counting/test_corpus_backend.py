@@ -141,13 +141,33 @@ def test_the_cache_is_rebuilt_past_its_budget_and_counts_stay_exact(
     counter = enc._corpus
     assert counter is not None
     monkeypatch.setattr(giga, "CACHE_BUDGET", -1)  # any reading is over budget
-    monkeypatch.setattr(giga, "CHECK_CHARS", 1_000)
     rng = random.Random(3)
     texts = [" ".join(f"w{rng.getrandbits(40):x}" for _ in range(50)) for _ in range(200)]
     first = counter._tokenizer
     assert enc.count_batch(texts) == reference(enc, texts)
     assert counter.rebuilds >= 1 and counter._tokenizer is not first
     assert enc.count_batch(texts) == reference(enc, texts)
+
+
+def test_only_growth_inside_its_encode_calls_counts_toward_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process may grow for other reasons (here 256 MB) without a rebuild; growth inside
+    the encode calls adds up until it passes CACHE_BUDGET."""
+    enc = fresh("o200k_base")
+    counter = enc._corpus
+    assert counter is not None
+    texts = ["some words to count, again and again"] * 100
+    ballast = bytearray(256 << 20)  # touched: resident, outside any encode call
+    ballast[:: 1 << 12] = b"x" * len(ballast[:: 1 << 12])
+    assert enc.count_batch(texts) == reference(enc, texts)
+    del ballast
+    assert counter.rebuilds == 0
+    readings = iter(range(0, 10 << 30, 50 << 20))  # every reading 50 MB above the one before
+    monkeypatch.setattr(giga, "_resident_bytes", lambda: next(readings))
+    for calls in range(1, 5):
+        assert enc.count_batch(texts) == reference(enc, texts)
+        assert counter.rebuilds == (1 if calls >= 3 else 0), calls  # 3 x 50 MB > 128 MB
 
 
 def test_without_resident_memory_it_rebuilds_by_characters(
@@ -157,7 +177,6 @@ def test_without_resident_memory_it_rebuilds_by_characters(
     counter = enc._corpus
     assert counter is not None
     monkeypatch.setattr(giga, "_resident_bytes", lambda: None)
-    monkeypatch.setattr(giga, "CHECK_CHARS", 10)
     monkeypatch.setattr(giga, "BLIND_REBUILD_CHARS", 50)
     texts = ["x" * 30, "hello world " * 5]
     assert enc.count_batch(texts[:1]) == reference(enc, texts[:1])

@@ -15,9 +15,11 @@ process has batch-counted ``CORPUS_CHARS`` characters, or when asked), and route
   defeat the cache: it goes to the single-text counter too, which is faster there.
 
 gigatoken 0.10 never bounds its cache, so a long-lived process (a Ray actor, a worker counting a
-terabyte) would grow without limit: the counter checks the process's resident memory every
-``CHECK_CHARS`` characters and, past ``CACHE_BUDGET`` bytes of growth since it built the
-tokenizer, drops it and builds a fresh one (where resident memory cannot be read, every
+terabyte) would grow without limit. The counter reads the process's resident memory around
+each of its encode calls (the cache only grows inside them, so other allocations of the
+process, which come and go, are not counted; concurrent threads may count each other's growth
+twice, which only rebuilds sooner) and, past ``CACHE_BUDGET`` bytes of growth since it built
+the tokenizer, drops it and builds a fresh one (where resident memory cannot be read, every
 ``BLIND_REBUILD_CHARS`` characters). Counts never change; only speed dips while the new
 cache warms. gigatoken reads a vocabulary only from a path, so it is given the sha256-verified
 bytes through a private temporary file, never the file the search found.
@@ -36,7 +38,6 @@ from tokman.encodings._drift import DRIFT_RANGES
 __all__ = [
     "BLIND_REBUILD_CHARS",
     "CACHE_BUDGET",
-    "CHECK_CHARS",
     "PRETOKENIZERS",
     "CorpusCounter",
     "corpus_backend",
@@ -48,7 +49,6 @@ __all__ = [
 PRETOKENIZERS = {"o200k_base": "o200k", "o200k_harmony": "o200k", "cl100k_base": "gpt4"}
 
 CACHE_BUDGET = 128 << 20  # resident growth that makes the counter rebuild its tokenizer
-CHECK_CHARS = 8 << 20  # characters counted between two looks at resident memory
 BLIND_REBUILD_CHARS = 1 << 30  # where resident memory cannot be read: rebuild this often
 SPACELESS_SHARE = 0.25  # a text with more of its characters in spaceless scripts is routed
 SAMPLE_CHARS = 64  # characters sampled from a text to guess its script
@@ -185,10 +185,9 @@ class CorpusCounter:
         self._vocabulary = vocabulary
         self._single = single
         self._lock = threading.Lock()
-        self._since_check = 0
-        self._since_build = 0
+        self._grown = 0  # resident growth measured across this tokenizer's encode calls
+        self._since_build = 0  # characters counted by it (where growth cannot be measured)
         self._tokenizer: Any = None
-        self._baseline: int | None = None
         self._build()
 
     def _build(self) -> None:
@@ -204,8 +203,7 @@ class CorpusCounter:
             tokenizer = backend.from_tiktoken(path, self._pretokenizer, {})
         tokenizer.encode_batch([""], parallel=False)  # seed its cache (and import awkward) now
         self._tokenizer = tokenizer
-        self._baseline = _resident_bytes()
-        self._since_build = 0
+        self._grown = self._since_build = 0
 
     def __call__(self, texts: Sequence[str]) -> list[int]:
         fast, slow = route(texts)
@@ -213,15 +211,16 @@ class CorpusCounter:
         if fast:
             with self._lock:
                 tokenizer = self._tokenizer
-            if len(fast) == len(texts):
-                counts = self._encode(tokenizer, list(texts))
-            else:
-                found = self._encode(tokenizer, [texts[i] for i in fast])
-                for i, n in zip(fast, found, strict=True):
-                    counts[i] = n
+            batch = list(texts) if len(fast) == len(texts) else [texts[i] for i in fast]
+            before = _resident_bytes()
+            found = self._encode(tokenizer, batch)
+            after = _resident_bytes()
+            for i, n in zip(fast, found, strict=True):
+                counts[i] = n
+            grown = None if before is None or after is None else max(0, after - before)
+            self._account(sum(map(len, batch)), grown)
         for i in slow:
             counts[i] = self._single(texts[i])
-        self._account(sum(map(len, texts)))
         return counts
 
     @staticmethod
@@ -229,23 +228,21 @@ class CorpusCounter:
         import numpy as np
 
         encoded = tokenizer.encode_batch(texts, parallel=False)  # this thread, GIL released
-        offsets = np.asarray(encoded.layout.offsets)
-        counts: list[int] = np.diff(offsets).tolist()
+        counts: list[int] = np.diff(np.asarray(encoded.layout.offsets)).tolist()
+        del encoded  # freed before the caller reads resident memory: not cache growth
         return counts
 
-    def _account(self, chars: int) -> None:
-        """Every ``CHECK_CHARS`` characters, rebuild if the cache outgrew ``CACHE_BUDGET``."""
+    def _account(self, chars: int, grown: int | None) -> None:
+        """Rebuild once the encode calls have grown the process by ``CACHE_BUDGET`` (or, where
+        that cannot be read, counted ``BLIND_REBUILD_CHARS``) since the last build."""
         with self._lock:
-            self._since_check += chars
             self._since_build += chars
-            if self._since_check < CHECK_CHARS:
-                return
-            self._since_check = 0
-            now = _resident_bytes()
-            if now is None or self._baseline is None:
+            if grown is None:
                 if self._since_build < BLIND_REBUILD_CHARS:
                     return
-            elif now - self._baseline <= CACHE_BUDGET:
-                return
+            else:
+                self._grown += grown
+                if self._grown <= CACHE_BUDGET:
+                    return
             self.rebuilds += 1
             self._build()
