@@ -7,8 +7,8 @@ yielded in submission order. The corpus backend (gigatoken) releases the GIL, an
 pool would spend more time pickling texts than it counts them, so corpus batches run on a
 thread pool through the same function (``threads=True``). Bounded means memory stays
 constant however long the input iterator is; ordered means a caller can zip results back to
-its inputs. Each worker process
-loads an encoding once, on its first task, through ``get_encoding``'s per-process cache.
+its inputs. Each worker process loads an encoding once, on its first task, through
+``get_encoding``'s per-process cache.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def ordered_map(
     """``map(func, tasks)`` on ``workers`` processes (or threads), at most ``in_flight`` pending.
 
     On processes, ``func`` and each task must pickle (a module-level function, plain data).
-    The default window is two tasks per worker: enough that no worker waits for the next task, small
-    enough that memory is a few tasks' worth. Closing the iterator early cancels what has not
+    The default window is two tasks per worker: enough that no worker waits for the next task,
+    small enough that memory is a few tasks' worth. Closing the iterator early cancels what has not
     started and waits for the rest, so no process outlives the call.
     """
     window = in_flight if in_flight is not None else 2 * workers

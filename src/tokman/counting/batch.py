@@ -173,7 +173,9 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
             start += 1
             yield count
         upcoming, every = _peek(every)
-        if upcoming is None or not enc.prepare_corpus():
+        if upcoming is None:
+            return
+        if not enc.prepare_corpus():
             yield from _pooled(name, every, workers, False, start, field)
             return
     threads = share < ROUTED_FOR_PROCESSES

@@ -52,7 +52,7 @@ __all__ = [
 
 TOKENIZER_ENV = "TOKMAN_TOKENIZER"
 #: Characters a process batch-counts before ``Encoding.count_batch`` builds the corpus backend
-#: by itself (~0.3 s to build, so only worth it for corpora).
+#: by itself (~0.5 s to build, so only worth it for corpora).
 CORPUS_CHARS = 16 << 20
 
 _lock = threading.Lock()
@@ -333,13 +333,17 @@ class Encoding:
         single-text counter (text in spaceless scripts, Unicode drift); 1.0 where it cannot
         be had. Needs no built backend: decide with it whether building one is worth it."""
         with self._build_lock:
-            if self._corpus_possible is None:
-                self._corpus_possible = _corpus_possible(self.name)
-        if not self._corpus_possible:
-            return 1.0
+            if not self._corpus_allowed():
+                return 1.0
         from tokman.encodings._gigatoken import routed_share
 
         return routed_share(texts)
+
+    def _corpus_allowed(self) -> bool:
+        """``_corpus_possible(name)``, decided once (call with ``_build_lock`` held)."""
+        if self._corpus_possible is None:
+            self._corpus_possible = _corpus_possible(self.name)
+        return self._corpus_possible
 
     def _corpus_counter(self, corpus: bool | None) -> CorpusCounter | None:
         """The corpus counter if ``corpus`` (and the ``CORPUS_CHARS`` rule) ask for it and it
@@ -349,9 +353,7 @@ class Encoding:
         if not corpus and self._batched < CORPUS_CHARS:
             return None
         with self._build_lock:
-            if self._corpus_possible is None:
-                self._corpus_possible = _corpus_possible(self.name)
-            if self._corpus is None and self._corpus_possible:
+            if self._corpus is None and self._corpus_allowed():
                 from tokman.encodings._gigatoken import CorpusCounter
 
                 self._corpus = CorpusCounter(
