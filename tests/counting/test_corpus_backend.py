@@ -8,6 +8,7 @@ every drift character must be routed to bpe-openai and still count exactly.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 from typing import Any
@@ -168,6 +169,23 @@ def test_only_growth_inside_its_encode_calls_counts_toward_the_budget(
     for calls in range(1, 5):
         assert enc.count_batch(texts) == reference(enc, texts)
         assert counter.rebuilds == (1 if calls >= 3 else 0), calls  # 3 x 50 MB > 128 MB
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_forked_worker_does_not_count_inherited_pages_as_growth() -> None:
+    """Copy-on-write of the inherited tokenizer is not cache growth: a forked child starts with
+    that much credit, so the workers of a pool do not rebuild for nothing."""
+    enc = fresh("o200k_base")
+    counter = enc._corpus
+    assert counter is not None
+    counter._footprint, counter._grown = 1_000, 5  # as measured at the build, and since
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the credit is right and counting still works
+        ok = counter._grown == -1_005 and enc.count_batch(["a b"]) == [2]
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert counter._grown == 5  # the parent's own accounting is untouched
 
 
 def test_without_resident_memory_it_rebuilds_by_characters(

@@ -20,7 +20,9 @@ each of its encode calls (the cache only grows inside them, so other allocations
 process, which come and go, are not counted; concurrent threads may count each other's growth
 twice, which only rebuilds sooner) and, past ``CACHE_BUDGET`` bytes of growth since it built
 the tokenizer, drops it and builds a fresh one (where resident memory cannot be read, every
-``BLIND_REBUILD_CHARS`` characters). Counts never change; only speed dips while the new
+``BLIND_REBUILD_CHARS`` characters). A forked worker inherits the tokenizer, and its first
+writes copy inherited pages: it starts with that much credit (the build's measured footprint
+plus the parent's growth since). Counts never change; only speed dips while the new
 cache warms. gigatoken reads a vocabulary only from a path, so it is given the sha256-verified
 bytes through a private temporary file, never the file the search found.
 """
@@ -30,6 +32,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -187,14 +190,23 @@ class CorpusCounter:
         self._lock = threading.Lock()
         self._grown = 0  # resident growth measured across this tokenizer's encode calls
         self._since_build = 0  # characters counted by it (where growth cannot be measured)
+        self._footprint = 0  # resident growth its build caused (copied on write after a fork)
         self._tokenizer: Any = None
         self._build()
+        _counters.add(self)
+
+    def _after_fork_in_child(self) -> None:
+        """A forked worker inherits the tokenizer: its first writes copy inherited pages, which
+        is not cache growth, so the child starts with that much credit (and a fresh lock)."""
+        self._lock = threading.Lock()
+        self._grown = -(self._footprint + max(self._grown, 0))
 
     def _build(self) -> None:
         backend = corpus_backend()
         if backend is None:  # pragma: no cover - checked by the caller before constructing
             raise ImportError("gigatoken is not installed")
         self._tokenizer = None  # free the old cache before the new one is allocated
+        before = _resident_bytes()
         with tempfile.TemporaryDirectory(prefix="tokman-vocab-") as directory:
             path = os.path.join(directory, f"{self.encoding}.tiktoken")
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -204,6 +216,8 @@ class CorpusCounter:
         tokenizer.encode_batch([""], parallel=False)  # seed its cache (and import awkward) now
         self._tokenizer = tokenizer
         self._grown = self._since_build = 0
+        after = _resident_bytes()
+        self._footprint = 0 if before is None or after is None else max(0, after - before)
 
     def __call__(self, texts: Sequence[str]) -> list[int]:
         fast, slow = route(texts)
@@ -246,3 +260,15 @@ class CorpusCounter:
                     return
             self.rebuilds += 1
             self._build()
+
+
+_counters: weakref.WeakSet[CorpusCounter] = weakref.WeakSet()
+
+
+def _reset_in_child() -> None:
+    for counter in list(_counters):
+        counter._after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_reset_in_child)
