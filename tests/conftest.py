@@ -12,6 +12,7 @@ import pytest
 
 import tokman.encodings
 from tokman import models
+from tokman.counting import shutdown_workers
 
 pytest_plugins = ["servers"]
 
@@ -33,6 +34,14 @@ def _clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     models.reset()
     yield
     models.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_warm_workers() -> Iterator[None]:
+    """count_batch keeps its worker processes warm between calls: end them after each test, so
+    no test's workers (forked with its monkeypatched modules) serve the next test."""
+    yield
+    shutdown_workers()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -393,6 +393,7 @@ NOT_ENTRY_POINTS = {
     "LoggerSetup": "namespace of the seed's get_logger (an entry above)",
     "models.memo": "internal cache hook for tokman's own layers",
     "models.reset": "takes no input",
+    "shutdown_workers": "takes no input",
     "models.deployments": "takes no input",
     "testing.FakeReply": "result type: FakeOpenAI.handle() builds it",
     "testing.FakeRequest": "result type: FakeOpenAI records it",

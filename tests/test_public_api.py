@@ -18,7 +18,7 @@ EXPECTED_PUBLIC = {
     "read_usage", "Quota", "RateLimiter", "AsyncRateLimiter", "RateReservation",
     "AsyncRateReservation", "instrument", "AzureOpenAIConfig",
     "TokenManager", "TokenUsage", "LoggerSetup", "estimate_tokens", "chunk_text",
-    "count_batch", "iter_count_batch", "count_column",
+    "count_batch", "iter_count_batch", "count_column", "shutdown_workers",
 }  # fmt: skip
 
 

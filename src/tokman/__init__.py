@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "count_batch": "tokman.counting",
     "iter_count_batch": "tokman.counting",
     "count_column": "tokman.counting",
+    "shutdown_workers": "tokman.counting",
     "count_prompt": "tokman.counting",
     "count_prompt_details": "tokman.counting",
     "PromptCount": "tokman.counting",
@@ -128,6 +129,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from tokman.counting import count_prompt as count_prompt
     from tokman.counting import count_prompt_details as count_prompt_details
     from tokman.counting import iter_count_batch as iter_count_batch
+    from tokman.counting import shutdown_workers as shutdown_workers
     from tokman.encodings import Encoding as Encoding
     from tokman.encodings import get_encoding as get_encoding
     from tokman.fitting import Chunk as Chunk

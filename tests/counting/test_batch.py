@@ -79,6 +79,7 @@ def test_small_inputs_never_start_a_pool(monkeypatch: pytest.MonkeyPatch) -> Non
         raise AssertionError("a process pool was started for a small input")
 
     monkeypatch.setattr(_pool, "ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr(_pool, "_acquire", no_pool)  # nor a warm one reused
     assert tokman.count_batch(["hello world"] * 1000, model="gpt-4o", workers=2) == [2] * 1000
     assert tokman.count_batch([], model="gpt-4o") == []
 
@@ -99,6 +100,7 @@ def test_a_generator_streams_with_bounded_look_ahead() -> None:
     bound = batch.INLINE_CHARS // 200 + (2 * 2 + 2) * batch.BATCH_TEXTS
     assert read < bound
     counts.close()  # type: ignore[attr-defined]
+    tokman.shutdown_workers()  # the pool stays warm for the next call until told (or idle)
     assert multiprocessing.active_children() == []
 
 

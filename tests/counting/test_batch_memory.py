@@ -3,7 +3,8 @@
 The count runs in a fresh interpreter. Its own peak is read from ``VmHWM`` in
 ``/proc/self/status``: Linux carries ``ru_maxrss`` across ``exec``, so a child of the (large)
 pytest process would report pytest's size as its own. The workers' peak is
-``RUSAGE_CHILDREN``'s ``ru_maxrss`` (they are forked from the small probe, so that is theirs).
+``RUSAGE_CHILDREN``'s ``ru_maxrss`` once they are shut down (they are forked from the small
+probe, so that is theirs).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ PROBE = textwrap.dedent(
     period = [tokman.count(f"Document {i}: the quick brown fox jumps over the lazy dog.",
                            model="gpt-4o") for i in range(977)]
     expected = n // 977 * sum(period) + sum(period[: n % 977])
+    tokman.shutdown_workers()  # reaped now, so RUSAGE_CHILDREN holds the workers' peak
     with open("/proc/self/status") as status:
         hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from tokman.counting._pool import shutdown_workers
 from tokman.counting.batch import count_batch, iter_count_batch
 from tokman.counting.chat import MessageCount, PromptCount, count_prompt, count_prompt_details
 from tokman.counting.columns import count_column
@@ -19,4 +20,5 @@ __all__ = [
     "count_prompt_details",
     "count_stream",
     "iter_count_batch",
+    "shutdown_workers",
 ]

@@ -3,10 +3,11 @@
 Each result equals ``count(text)`` for its text (special-token text is plain text), in input
 order. Texts are grouped into batches (a few thousand texts or ~256K characters), and batches
 go to worker processes through ``_pool.ordered_map``, at most two per worker in flight, so a
-generator far larger than memory streams through in constant memory. A process pool costs a
-few milliseconds to start (tens more in each worker that loads the vocabulary itself), so an
-input that ends within the first ~1M characters is counted in this process: a short call is
-never slower than a loop over ``count``. An input longer than ``CORPUS_CHARS`` (16M
+generator far larger than memory streams through in constant memory. The worker processes
+are forked on the first such call and kept warm for the next ones (``_pool.IDLE_SECONDS``);
+starting them costs milliseconds to tens of milliseconds, so an input that ends within the
+first ~1M characters is counted in this process: a short call is never slower than a loop
+over ``count``. An input longer than ``CORPUS_CHARS`` (16M
 characters) is a corpus: the rest of it is counted with the corpus backend (gigatoken, from
 ``tokman[fast]``, routed and verified in ``encodings/_gigatoken.py``), built once per process.
 
@@ -212,7 +213,10 @@ def _pooled(
     the index of their first text in the whole input (for errors)."""
     held: deque[Batch] = deque()  # the batches in flight, to name a text a worker could not encode
     tasks = _holding(((name, batch, corpus) for batch in batches), held)
-    for result in ordered_map(_count_task, tasks, workers, threads=threads):
+    # Workers forked before this process built its corpus backend would each build their own
+    # (~0.5 s and ~60 MB apiece): a pool forked since is one that shares this one's.
+    fork_key = ("corpus", name) if get_encoding(name).corpus_ready else None
+    for result in ordered_map(_count_task, tasks, workers, threads=threads, fork_key=fork_key):
         batch = held.popleft()
         yield from _result(result, batch, start, field)
         start += len(batch)

@@ -48,6 +48,7 @@ __all__ = [
     "install_vocabulary",
     "list_encodings",
     "load_vocabulary",
+    "loading_state",
 ]
 
 TOKENIZER_ENV = "TOKMAN_TOKENIZER"
@@ -72,6 +73,13 @@ def configure(*, vocab_dir: str | os.PathLike[str] | None) -> None:
         if new != _vocab_dir:
             _vocab_dir = new
             _encodings.clear()
+
+
+def loading_state() -> tuple[Path | None, Settings]:
+    """What decides how this process finds and loads an encoding: the directory set by
+    :func:`configure` and the settings from the environment. A worker process forked while
+    they were different would load (and count) differently, so a kept pool is keyed by it."""
+    return _vocab_dir, Settings.from_env()
 
 
 def list_encodings() -> list[str]:
