@@ -167,7 +167,9 @@ def install_vocabulary(
     names = sorted(n for n, spec in VOCABULARIES.items() if spec.file.sha256 == actual)
     if not names:
         raise InvalidRequestError(
-            "file", str(file), f"sha256 {actual} is not the hash of any official vocabulary "
+            "file",
+            str(file),
+            f"sha256 {actual} is not the hash of any official vocabulary "
             f"({', '.join(list_encodings())}); download it again from the official URL",
         )
     raw = source.read_bytes()
@@ -401,4 +403,3 @@ def get_encoding(name: str) -> Encoding:
             contents, path = load_vocabulary(name)
             found = _encodings[name] = Encoding(spec, contents, path)
     return found
-
