@@ -314,3 +314,30 @@ def test_a_cjk_corpus_never_builds_it_and_a_mixed_one_stays_on_processes(
     expected = [tokman.count(t, encoding="cl100k_base") for t in mixed]
     assert tokman.count_batch(mixed, encoding="cl100k_base", workers=2) == expected
     assert used == [False, False] and get_encoding("cl100k_base").corpus_ready
+
+
+@pytest.mark.usefixtures("own_encodings")
+@pytest.mark.parametrize("order", ["prose first", "cjk first"])
+def test_a_corpus_whose_language_changes_switches_route_where_it_changes(
+    monkeypatch: pytest.MonkeyPatch, order: str
+) -> None:
+    """A corpus sorted by language: the prose part runs on threads with the corpus backend,
+    the CJK part on processes, whichever comes first. Every count equals count()."""
+    monkeypatch.setattr(batch, "INLINE_CHARS", 10_000)
+    monkeypatch.setattr(batch, "CORPUS_CHARS", 30_000)
+    monkeypatch.setattr(batch, "BATCH_CHARS", 5_000)
+    used = _spy_pools(monkeypatch)
+    rng = random.Random(7)
+    prose = [" ".join(rng.choice(["the", "cat", "sat", "on", "mats", "'s", "42"])
+                      for _ in range(rng.randrange(20, 60))) for _ in range(1_500)]  # fmt: skip
+    cjk = ["".join(rng.choice("的一是在不了有和人这中大为上个国我以要他") for _ in range(300))
+           for _ in range(400)]  # fmt: skip
+    texts = prose + cjk if order == "prose first" else cjk + prose
+    expected = [tokman.count(t, encoding="o200k_base") for t in texts]
+    assert tokman.count_batch(texts, encoding="o200k_base", workers=2) == expected
+    # One stream per route: the look-ahead where the language changes may route in between.
+    if order == "prose first":  # the single-text counters up to CORPUS_CHARS, then threads
+        assert used[:2] == [False, True] and used[-1] is False and len(used) <= 4
+    else:  # processes and no backend while it is CJK; built, and threads, once it is prose
+        assert used[0] is False and used[-1] is True and len(used) <= 3
+    assert get_encoding("o200k_base").corpus_ready

@@ -36,6 +36,7 @@ BATCH_CHARS = 1 << 18  # ... or fewer, once they hold this many characters
 INLINE_CHARS = 1 << 20  # an input that ends within this many characters is counted here
 ROUTED_FOR_PROCESSES = 0.1  # corpus share left to bpe-openai that keeps a corpus on processes
 MOSTLY_ROUTED = 0.9  # ... and that makes building the corpus backend not worth it
+ROUTING_SAMPLE = 256  # texts per look-ahead batch that decide a segment's route
 
 #: A batch as a worker receives it: ``list[str]``, or a ``pyarrow`` string array (typed
 #: loosely so that this module never imports pyarrow).
@@ -133,70 +134,104 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
     text that cannot be encoded (``texts[i]``, ``column[i]``) in the error.
 
     Looks ahead up to ``INLINE_CHARS`` before choosing: an input that ends there, or one
-    worker, is counted in this process. Past ``CORPUS_CHARS`` the input is a corpus, counted
-    with the corpus backend (``Encoding.count_batch``): in this process by the encoding's own
-    rule; on a pool by building it here first, so that forked workers inherit it, unless the
-    corpus is nearly all text it would leave to bpe-openai.
+    worker, is counted in this process. A longer one is counted on the pool, routed (see
+    :func:`_route`) by each look-ahead of ``INLINE_CHARS``, so a corpus whose language changes
+    along the way (sorted or partitioned by language) is counted the fast way in every part.
     """
-    head: list[Batch] = []
-    size = 0
-    for batch in batches:
-        head.append(batch)
-        size += _size(batch)
-        if size >= INLINE_CHARS:
-            break
-    else:
-        workers = 1  # the whole input is in ``head``: not worth a pool
-    every: Iterator[Batch] = itertools.chain(head, batches)
-    if workers <= 1:
+    pending = iter(batches)
+    head, ended = _look_ahead(pending, INLINE_CHARS)
+    if ended or workers <= 1:
         enc = get_encoding(name)
         start = 0
-        for batch in every:  # the encoding's own CORPUS_CHARS rule picks its backend
+        for batch in itertools.chain(head, pending):  # the encoding's rule picks its backend
             yield from _result(_count_batch_with(enc, batch, None), batch, start, field)
             start += len(batch)
         return
     # Load here: a bad vocabulary fails before any worker starts, and workers forked from this
     # process share its tables instead of each parsing its own copy.
     enc = get_encoding(name)
-    # The corpus backend (built here once per process, so forked workers inherit it) is worth
-    # it unless it would leave nearly all the text to bpe-openai (a CJK or Thai corpus): the
-    # head decides. It releases the GIL, so its batches run on threads with nothing pickled;
-    # a corpus of which it leaves a tenth or more to bpe-openai (that holds the GIL, and costs
-    # ~10x more per character) stays on processes, which use it for the rest of their texts.
-    share = enc.corpus_routed_share([text for batch in head for text in _texts_of(batch)])
-    if share >= MOSTLY_ROUTED:
-        yield from _pooled(name, every, workers, False, 0, field)
-        return
-    start = 0
-    if not enc.corpus_ready:
-        # Up to CORPUS_CHARS with the single-text counters; a longer input is a corpus.
-        for count in _pooled(name, _until(every, CORPUS_CHARS), workers, False, start, field):
+    start = counted = 0
+    while head:
+        route = _route(enc, head, counted)
+        segment = _Segment(pending, head, enc, route, counted)
+        for count in _pooled(name, segment, workers, route[0], start, field, threads=route[1]):
             start += 1
             yield count
-        upcoming, every = _peek(every)
-        if upcoming is None:
-            return
-        if not enc.prepare_corpus():
-            yield from _pooled(name, every, workers, False, start, field)
-            return
-    threads = share < ROUTED_FOR_PROCESSES
-    yield from _pooled(name, every, workers, True, start, field, threads=threads)
+        counted += segment.size
+        head = segment.next_head
 
 
-def _peek(batches: Iterator[Batch]) -> tuple[Batch | None, Iterator[Batch]]:
-    """The next batch (``None`` at the end) and an iterator that still yields it."""
-    upcoming = next(batches, None)
-    return upcoming, (batches if upcoming is None else itertools.chain([upcoming], batches))
+Route: TypeAlias = tuple[bool, bool]  # (corpus backend, on threads)
 
 
-def _until(batches: Iterator[Batch], chars: int) -> Iterator[Batch]:
-    """Batches from ``batches`` until they hold ``chars`` characters; the rest stay in it."""
+def _route(enc: Encoding, head: list[Batch], counted: int) -> Route:
+    """How to count the texts that start with ``head``, ``counted`` characters into the input.
+
+    The corpus backend (built here once per process, so forked workers inherit it) is worth
+    it from ``CORPUS_CHARS`` on, unless it would leave nearly all the text to bpe-openai (CJK,
+    Thai): such text runs on processes without it, and it is not built for it. Up to
+    ``CORPUS_CHARS``, the single-text counters, on processes. The backend releases the GIL, so
+    its batches run on threads with nothing pickled; text of which it leaves a tenth or more
+    to bpe-openai (that holds the GIL, and costs ~10x more per character) runs on processes,
+    which use it for the rest of their texts.
+    """
+    share = enc.corpus_routed_share(_sample_texts(head))
+    if share >= MOSTLY_ROUTED or (not enc.corpus_ready and counted < CORPUS_CHARS):
+        return False, False
+    if not enc.prepare_corpus():
+        return False, False
+    return True, share < ROUTED_FOR_PROCESSES
+
+
+class _Segment:
+    """The batches of ``pending``, from ``head`` on, for as long as each next look-ahead of
+    ``INLINE_CHARS`` routes as ``head`` did: a corpus whose language changes (one sorted or
+    partitioned by language) switches between threads and processes where it changes, and a
+    corpus that does not runs as one stream. ``size`` counts what it gave; ``next_head`` is the
+    look-ahead that routed differently (empty at the end of the input)."""
+
+    def __init__(
+        self, pending: Iterator[Batch], head: list[Batch], enc: Encoding, route: Route, counted: int
+    ) -> None:
+        self._pending, self._enc, self._route, self._counted = pending, enc, route, counted
+        self.next_head = head
+        self.size = 0
+
+    def __iter__(self) -> Iterator[Batch]:
+        while self.next_head:
+            head, self.next_head = self.next_head, []
+            for batch in head:
+                yield batch
+                self.size += _size(batch)
+            upcoming = _look_ahead(self._pending, INLINE_CHARS)[0]
+            if upcoming and _route(self._enc, upcoming, self._counted + self.size) != self._route:
+                self.next_head = upcoming
+                return
+            self.next_head = upcoming
+
+
+def _sample_texts(head: list[Batch]) -> list[str]:
+    """Up to ``ROUTING_SAMPLE`` texts from each batch of ``head``: enough to route a segment,
+    without decoding a whole Arrow batch in this process."""
+    return [
+        text
+        for batch in head
+        for text in (batch[:ROUTING_SAMPLE] if isinstance(batch, list) else
+                     batch.slice(0, ROUTING_SAMPLE).to_pylist())
+    ]  # fmt: skip
+
+
+def _look_ahead(batches: Iterator[Batch], chars: int) -> tuple[list[Batch], bool]:
+    """The next batches until they hold ``chars`` characters, and whether the input ended
+    before that."""
+    head: list[Batch] = []
     size = 0
     for batch in batches:
-        yield batch
+        head.append(batch)
         size += _size(batch)
         if size >= chars:
-            return
+            return head, False
+    return head, True
 
 
 def _pooled(
