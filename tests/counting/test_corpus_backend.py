@@ -253,7 +253,11 @@ def test_an_encoding_builds_it_by_itself_past_corpus_chars(
     assert enc.count_batch(["hello"], corpus=False) == [1]
 
 
-def _spy_pools(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+def _spy_pools(monkeypatch: pytest.MonkeyPatch, corpus_chars: int) -> list[bool]:
+    """Small batches, look-ahead and CORPUS_CHARS; the ``threads`` flag of each pool used."""
+    monkeypatch.setattr(batch, "INLINE_CHARS", 10_000)
+    monkeypatch.setattr(batch, "CORPUS_CHARS", corpus_chars)
+    monkeypatch.setattr(batch, "BATCH_CHARS", 5_000)
     used: list[bool] = []
     real = _pool.ordered_map
 
@@ -271,10 +275,7 @@ def test_count_batch_switches_to_threads_past_corpus_chars(
 ) -> None:
     """Processes with bpe-openai up to CORPUS_CHARS, then the corpus backend, built in this
     process, on threads; a CJK corpus stays on processes. Every count equals count()."""
-    monkeypatch.setattr(batch, "INLINE_CHARS", 10_000)
-    monkeypatch.setattr(batch, "CORPUS_CHARS", 50_000)
-    monkeypatch.setattr(batch, "BATCH_CHARS", 5_000)
-    used = _spy_pools(monkeypatch)
+    used = _spy_pools(monkeypatch, corpus_chars=50_000)
     rng = random.Random(5)
     prose = [" ".join(rng.choice(["the", "cat", "sat", "on", "mats", "'s", "42"])
                       for _ in range(rng.randrange(1, 60))) for _ in range(3_000)]  # fmt: skip
@@ -299,10 +300,7 @@ def test_a_cjk_corpus_never_builds_it_and_a_mixed_one_stays_on_processes(
 ) -> None:
     """Nearly all text left to bpe-openai: the backend is not worth building. A tenth or more
     left to it: built, but the corpus stays on processes (bpe-openai holds the GIL)."""
-    monkeypatch.setattr(batch, "INLINE_CHARS", 10_000)
-    monkeypatch.setattr(batch, "CORPUS_CHARS", 30_000)
-    monkeypatch.setattr(batch, "BATCH_CHARS", 5_000)
-    used = _spy_pools(monkeypatch)
+    used = _spy_pools(monkeypatch, corpus_chars=30_000)
     rng = random.Random(6)
     cjk = ["".join(rng.choice("的一是在不了有和人这中大为上个国我以要他") for _ in range(300))
            for _ in range(300)]  # fmt: skip
@@ -323,10 +321,7 @@ def test_a_corpus_whose_language_changes_switches_route_where_it_changes(
 ) -> None:
     """A corpus sorted by language: the prose part runs on threads with the corpus backend,
     the CJK part on processes, whichever comes first. Every count equals count()."""
-    monkeypatch.setattr(batch, "INLINE_CHARS", 10_000)
-    monkeypatch.setattr(batch, "CORPUS_CHARS", 30_000)
-    monkeypatch.setattr(batch, "BATCH_CHARS", 5_000)
-    used = _spy_pools(monkeypatch)
+    used = _spy_pools(monkeypatch, corpus_chars=30_000)
     rng = random.Random(7)
     prose = [" ".join(rng.choice(["the", "cat", "sat", "on", "mats", "'s", "42"])
                       for _ in range(rng.randrange(20, 60))) for _ in range(1_500)]  # fmt: skip
