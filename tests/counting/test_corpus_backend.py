@@ -311,7 +311,8 @@ def test_a_cjk_corpus_never_builds_it_and_a_mixed_one_stays_on_processes(
     mixed = [t if i % 3 else "plain words, " * 20 for i, t in enumerate(cjk)]
     expected = [tokman.count(t, encoding="cl100k_base") for t in mixed]
     assert tokman.count_batch(mixed, encoding="cl100k_base", workers=2) == expected
-    assert used == [False, False] and get_encoding("cl100k_base").corpus_ready
+    # The CJK call counted toward CORPUS_CHARS: built at once, one stream on processes.
+    assert used == [False] and get_encoding("cl100k_base").corpus_ready
 
 
 @pytest.mark.usefixtures("own_encodings")
@@ -336,3 +337,21 @@ def test_a_corpus_whose_language_changes_switches_route_where_it_changes(
     else:  # processes and no backend while it is CJK; built, and threads, once it is prose
         assert used[0] is False and used[-1] is True and len(used) <= 3
     assert get_encoding("o200k_base").corpus_ready
+
+
+@pytest.mark.usefixtures("own_encodings")
+def test_many_calls_below_corpus_chars_add_up_to_a_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipeline counting batch after batch gets the corpus backend once it has counted
+    CORPUS_CHARS in all, as one long call would."""
+    used = _spy_pools(monkeypatch, corpus_chars=100_000)
+    rng = random.Random(8)
+    words = ["the", "cat", "sat", "on", "mats", "'s", "42"]
+    calls = [[" ".join(rng.choice(words) for _ in range(30)) for _ in range(300)]
+             for _ in range(5)]  # fmt: skip
+    enc = get_encoding("o200k_base")
+    for texts in calls:
+        assert tokman.count_batch(texts, encoding="o200k_base", workers=2) == [
+            enc.count(t) for t in texts
+        ]
+    assert enc.batched_chars >= 100_000 and enc.corpus_ready
+    assert used[0] is False and used[-1] is True  # the first calls on processes, the last not

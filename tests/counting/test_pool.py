@@ -20,7 +20,9 @@ DOCS = [f"document {i}: 的一是在不了有和人这中 and some words" for i 
 
 @pytest.fixture(autouse=True)
 def _small_inline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test input here goes to the pool (it would be counted in-process otherwise)."""
+    """Every test input here goes to the pool (it would be counted in-process otherwise), on
+    processes: each test has its own encodings, which have not counted a corpus yet."""
+    monkeypatch.setattr(tokman.encodings, "_encodings", {})
     monkeypatch.setattr(batch, "INLINE_CHARS", 1_000)
     monkeypatch.setattr(batch, "BATCH_TEXTS", 200)
 

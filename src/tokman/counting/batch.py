@@ -7,9 +7,10 @@ generator far larger than memory streams through in constant memory. The worker 
 are forked on the first such call and kept warm for the next ones (``_pool.IDLE_SECONDS``);
 starting them costs milliseconds to tens of milliseconds, so an input that ends within the
 first ~1M characters is counted in this process: a short call is never slower than a loop
-over ``count``. An input longer than ``CORPUS_CHARS`` (16M
-characters) is a corpus: the rest of it is counted with the corpus backend (gigatoken, from
-``tokman[fast]``, routed and verified in ``encodings/_gigatoken.py``), built once per process.
+over ``count``. Once a process has batch-counted ``CORPUS_CHARS`` (16M characters, in one
+call or in many) it is counting a corpus: the rest is counted with the corpus backend
+(gigatoken, from ``tokman[fast]``, routed and verified in ``encodings/_gigatoken.py``), built
+once per process.
 
 Batches are either ``list[str]`` or a compacted ``pyarrow`` string array slice (from
 ``count_column``): the Arrow form pickles as two buffers and is decoded in the worker, so the
@@ -150,25 +151,25 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
     # Load here: a bad vocabulary fails before any worker starts, and workers forked from this
     # process share its tables instead of each parsing its own copy.
     enc = get_encoding(name)
-    start = counted = 0
+    start = 0
     while head:
-        route = _route(enc, head, counted)
-        segment = _Segment(pending, head, enc, route, counted)
+        route = _route(enc, head)
+        segment = _Segment(pending, head, enc, route)
         for count in _pooled(name, segment, workers, route[0], start, field, threads=route[1]):
             start += 1
             yield count
-        counted += segment.size
         head = segment.next_head
 
 
 Route: TypeAlias = tuple[bool, bool]  # (corpus backend, on threads)
 
 
-def _route(enc: Encoding, head: list[Batch], counted: int) -> Route:
-    """How to count the texts that start with ``head``, ``counted`` characters into the input.
+def _route(enc: Encoding, head: list[Batch]) -> Route:
+    """How to count the texts that start with ``head``.
 
     The corpus backend (built here once per process, so forked workers inherit it) is worth
-    it from ``CORPUS_CHARS`` on, unless it would leave nearly all the text to bpe-openai (CJK,
+    it once this process has batch-counted ``CORPUS_CHARS`` (``enc.batched_chars``: in this
+    call or in earlier ones), unless it would leave nearly all the text to bpe-openai (CJK,
     Thai): such text runs on processes without it, and it is not built for it. Up to
     ``CORPUS_CHARS``, the single-text counters, on processes. The backend releases the GIL, so
     its batches run on threads with nothing pickled; text of which it leaves a tenth or more
@@ -176,7 +177,7 @@ def _route(enc: Encoding, head: list[Batch], counted: int) -> Route:
     which use it for the rest of their texts.
     """
     share = enc.corpus_routed_share(_sample_texts(head))
-    if share >= MOSTLY_ROUTED or (not enc.corpus_ready and counted < CORPUS_CHARS):
+    if share >= MOSTLY_ROUTED or (not enc.corpus_ready and enc.batched_chars < CORPUS_CHARS):
         return False, False
     if not enc.prepare_corpus():
         return False, False
@@ -187,24 +188,26 @@ class _Segment:
     """The batches of ``pending``, from ``head`` on, for as long as each next look-ahead of
     ``INLINE_CHARS`` routes as ``head`` did: a corpus whose language changes (one sorted or
     partitioned by language) switches between threads and processes where it changes, and a
-    corpus that does not runs as one stream. ``size`` counts what it gave; ``next_head`` is the
-    look-ahead that routed differently (empty at the end of the input)."""
+    corpus that does not runs as one stream. ``next_head`` is the look-ahead that routed
+    differently (empty at the end of the input). What it gives to the single-text counters
+    counts toward ``enc.batched_chars``."""
 
     def __init__(
-        self, pending: Iterator[Batch], head: list[Batch], enc: Encoding, route: Route, counted: int
+        self, pending: Iterator[Batch], head: list[Batch], enc: Encoding, route: Route
     ) -> None:
-        self._pending, self._enc, self._route, self._counted = pending, enc, route, counted
+        self._pending, self._enc, self._route = pending, enc, route
         self.next_head = head
-        self.size = 0
 
     def __iter__(self) -> Iterator[Batch]:
+        single = not self._route[0]
         while self.next_head:
             head, self.next_head = self.next_head, []
             for batch in head:
                 yield batch
-                self.size += _size(batch)
+                if single:
+                    self._enc.add_batched(_size(batch))
             upcoming = _look_ahead(self._pending, INLINE_CHARS)[0]
-            if upcoming and _route(self._enc, upcoming, self._counted + self.size) != self._route:
+            if upcoming and _route(self._enc, upcoming) != self._route:
                 self.next_head = upcoming
                 return
             self.next_head = upcoming

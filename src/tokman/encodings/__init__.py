@@ -329,6 +329,20 @@ class Encoding:
             raise
 
     @property
+    def batched_chars(self) -> int:
+        """Characters this process has batch-counted with this encoding's single-text
+        counters: in :meth:`count_batch`, and on its behalf by ``tokman.count_batch``'s worker
+        processes (:meth:`add_batched`). From ``CORPUS_CHARS`` on, the process is counting a
+        corpus, and the corpus backend is worth building."""
+        return self._batched
+
+    def add_batched(self, chars: int) -> None:
+        """Count ``chars`` toward :attr:`batched_chars`: characters batch-counted for this
+        process somewhere else (its worker processes), so that a pipeline of many calls, each
+        below ``CORPUS_CHARS``, gets the corpus backend as one long call would."""
+        self._batched += chars
+
+    @property
     def corpus_ready(self) -> bool:
         """Whether this process has built the corpus backend (see :meth:`count_batch`)."""
         return self._corpus is not None
