@@ -217,6 +217,7 @@ def _release(warm: _WarmPool) -> None:
             return
         if not warm.retired:
             warm.timer = threading.Timer(IDLE_SECONDS, _expire, (warm,))
+            warm.timer.name = "tokman-pool-idle"
             warm.timer.daemon = True
             warm.timer.start()
             return
