@@ -203,8 +203,8 @@ def _acquire(workers: int, state: Hashable, fork_key: Hashable) -> _WarmPool:
             warm = _warm = _WarmPool(workers, state, fork_key)
         warm.leases += 1
         warm.cancel_timer()
-    if stale is not None:
-        stale.executor.shutdown(wait=False, cancel_futures=True)
+    if stale is not None:  # idle: its workers exit at once, before the new pool forks any
+        stale.executor.shutdown(wait=True, cancel_futures=True)
     return warm
 
 
