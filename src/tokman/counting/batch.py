@@ -152,13 +152,13 @@ def iter_counts(name: str, batches: Iterator[Batch], workers: int, field: str) -
     # process share its tables instead of each parsing its own copy.
     enc = get_encoding(name)
     start = 0
+    route = _route(enc, head)
     while head:
-        route = _route(enc, head)
         segment = _Segment(pending, head, enc, route)
         for count in _pooled(name, segment, workers, route[0], start, field, threads=route[1]):
             start += 1
             yield count
-        head = segment.next_head
+        head, route = segment.next_head, segment.next_route
 
 
 Route: TypeAlias = tuple[bool, bool]  # (corpus backend, on threads)
@@ -191,14 +191,15 @@ class _Segment:
     ``INLINE_CHARS`` routes as ``head`` did: a corpus whose language changes (one sorted or
     partitioned by language) switches between threads and processes where it changes, and a
     corpus that does not runs as one stream. ``next_head`` is the look-ahead that routed
-    differently (empty at the end of the input). What it gives to the single-text counters
-    counts toward ``enc.batched_chars``."""
+    differently (empty at the end of the input), ``next_route`` its route. What it gives to
+    the single-text counters counts toward ``enc.batched_chars``."""
 
     def __init__(
         self, pending: Iterator[Batch], head: list[Batch], enc: Encoding, route: Route
     ) -> None:
         self._pending, self._enc, self._route = pending, enc, route
         self.next_head = head
+        self.next_route = route
 
     def __iter__(self) -> Iterator[Batch]:
         single = not self._route[0]
@@ -208,11 +209,11 @@ class _Segment:
                 yield batch
                 if single:
                     self._enc.add_batched(_size(batch))
-            upcoming = _look_ahead(self._pending, INLINE_CHARS)[0]
-            if upcoming and _route(self._enc, upcoming) != self._route:
-                self.next_head = upcoming
-                return
-            self.next_head = upcoming
+            self.next_head = _look_ahead(self._pending, INLINE_CHARS)[0]
+            if self.next_head:
+                self.next_route = _route(self._enc, self.next_head)
+                if self.next_route != self._route:
+                    return
 
 
 def _sample_texts(head: list[Batch]) -> list[str]:
