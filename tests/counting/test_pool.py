@@ -169,10 +169,9 @@ def _in_forked_child(queue: multiprocessing.Queue[object]) -> None:
         queue.put(repr(exc))
 
 
-def test_a_forked_child_forks_its_own_workers() -> None:
-    """A child forked while the parent's pool is warm neither uses nor touches that pool."""
-    tokman.count_batch(DOCS, model="gpt-4o", workers=2)
-    parents = pool_pids()
+def _fork_and_count() -> tuple[bool, list[int], list[int]]:
+    """Fork a child that counts DOCS on workers of its own: (it inherited no pool, its
+    counts, its workers' pids)."""
     ctx = multiprocessing.get_context("fork")
     queue: multiprocessing.Queue[object] = ctx.Queue()
     child = ctx.Process(target=_in_forked_child, args=(queue,))
@@ -181,11 +180,30 @@ def test_a_forked_child_forks_its_own_workers() -> None:
     child.join(timeout=60)
     assert child.exitcode == 0, result
     assert isinstance(result, tuple), result
-    fresh, counts, its_pids = result
+    return result
+
+
+def test_an_idle_pool_is_ended_before_this_process_forks() -> None:
+    """No thread or pipe of an idle pool crosses a fork; the child forks its own workers."""
+    tokman.count_batch(DOCS, model="gpt-4o", workers=2)
+    parents = pool_pids()
+    fresh, counts, its_pids = _fork_and_count()
     assert fresh and counts == expected()
     assert its_pids and not (set(its_pids) & parents)
-    assert parents <= pool_pids()  # the parent's workers are still there, and still work
+    assert not (pool_pids() & parents)  # ended before the fork
     assert tokman.count_batch(DOCS, model="gpt-4o", workers=2) == expected()
+
+
+def test_a_child_forked_mid_call_never_uses_the_parents_pool() -> None:
+    """Forked while a call is using the pool: the pool stays the parent's, and both count."""
+    counts = tokman.iter_count_batch(iter(DOCS), model="gpt-4o", workers=2)
+    first = [next(counts) for _ in range(10)]
+    parents = pool_pids()
+    fresh, child_counts, its_pids = _fork_and_count()
+    assert fresh and child_counts == expected()
+    assert not (set(its_pids) & parents)
+    assert first + list(counts) == expected()
+    assert parents <= pool_pids()  # the parent's workers were kept, and served the rest
 
 
 def test_a_script_exits_promptly_with_its_pool_warm() -> None:

@@ -18,8 +18,9 @@ longer match this process: another worker count, another ``encodings.loading_sta
 (``configure(vocab_dir=...)`` or the environment changed since the workers were forked), or
 another ``fork_key`` (what a caller needs the workers to have inherited, such as a corpus
 backend built since; a call that needs nothing, ``fork_key=None``, takes any warm pool).
-A pool inherited by a forked child is never used by it. :func:`shutdown_workers` ends the
-pool now.
+An idle pool is ended before this process forks (so no thread of it crosses a fork), and
+one that a child inherits anyway (forked mid-call) is never used by it.
+:func:`shutdown_workers` ends the pool now.
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ _lock = threading.Lock()
 _warm: _WarmPool | None = None
 _inherited: list[_WarmPool] = []  # pools a forked child must neither use nor let be collected
 _finalizer_pid: int | None = None  # the process that registered _end_before_exit's finalizer
+_starting = False  # set while this process forks a warm pool's own workers
 
 
 def _end_before_exit() -> None:
@@ -190,22 +192,31 @@ def _end_before_exit() -> None:
 def _acquire(workers: int, state: Hashable, fork_key: Hashable) -> _WarmPool:
     """A warm pool that serves the call (forking one, and retiring any other), leased."""
     global _warm
-    stale: _WarmPool | None = None
     with _lock:
         warm = _warm
         if warm is not None and not warm.serves(workers, state, fork_key):
             warm.retired = True
             warm.cancel_timer()
-            if warm.leases == 0:
-                stale = warm
+            if warm.leases == 0:  # idle: its workers exit now, before the new pool forks any
+                warm.executor.shutdown(wait=True, cancel_futures=True)
             warm = None
         if warm is None:
             warm = _warm = _WarmPool(workers, state, fork_key)
+            _start(warm)
         warm.leases += 1
         warm.cancel_timer()
-    if stale is not None:  # idle: its workers exit at once, before the new pool forks any
-        stale.executor.shutdown(wait=True, cancel_futures=True)
     return warm
+
+
+def _start(warm: _WarmPool) -> None:
+    """Fork the pool's workers now (a no-op task), telling :func:`_before_fork` that these
+    forks are the pool's own."""
+    global _starting
+    _starting = True
+    try:
+        warm.executor.submit(int).result()
+    finally:
+        _starting = False
 
 
 def _release(warm: _WarmPool) -> None:
@@ -238,6 +249,27 @@ def _expire(warm: _WarmPool) -> None:
     warm.executor.shutdown(wait=True)
 
 
+def _before_fork() -> None:
+    """Before this process forks (``multiprocessing``, ``os.fork``), end an idle warm pool.
+
+    Its manager thread and pipes would otherwise cross the fork: CPython 3.12+ warns that
+    forking a multi-threaded process may deadlock the child, and the child could only ignore
+    them. A pool that a call is using is left alone (forking then is the application's risk,
+    as it was before pools were kept), and so are the forks that start a pool's own workers.
+    """
+    global _warm
+    if _starting:
+        return
+    with _lock:
+        warm = _warm
+        if warm is None or warm.leases:
+            return
+        _warm = None
+        warm.retired = True
+        warm.cancel_timer()
+    warm.executor.shutdown(wait=True, cancel_futures=True)
+
+
 def _forget_in_child() -> None:
     """After fork, in the child: the parent's pool, its threads and lock are not ours."""
     global _warm, _lock
@@ -248,4 +280,4 @@ def _forget_in_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_in_child)
+    os.register_at_fork(before=_before_fork, after_in_child=_forget_in_child)
