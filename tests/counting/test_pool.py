@@ -223,3 +223,18 @@ def test_a_script_exits_promptly_with_its_pool_warm() -> None:
     )
     assert out.stdout.strip() == "2"  # warm when the script ended
     assert time.monotonic() - started < _pool.IDLE_SECONDS
+
+
+def test_a_pool_that_cannot_start_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed fork fails that call; the next call starts a pool again."""
+
+    def cannot_fork(warm: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(_pool, "_start", cannot_fork)
+        with pytest.raises(OSError):
+            tokman.count_batch(DOCS, model="gpt-4o", workers=2)
+    assert _pool._warm is None
+    assert tokman.count_batch(DOCS, model="gpt-4o", workers=2) == expected()
+    assert len(pool_pids()) == 2

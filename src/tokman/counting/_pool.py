@@ -201,8 +201,13 @@ def _acquire(workers: int, state: Hashable, fork_key: Hashable) -> _WarmPool:
                 warm.executor.shutdown(wait=True, cancel_futures=True)
             warm = None
         if warm is None:
-            warm = _warm = _WarmPool(workers, state, fork_key)
-            _start(warm)
+            warm = _WarmPool(workers, state, fork_key)
+            try:
+                _start(warm)
+            except BaseException:  # could not fork (a process limit, out of memory): no pool
+                warm.executor.shutdown(wait=False, cancel_futures=True)
+                raise
+            _warm = warm
         warm.leases += 1
         warm.cancel_timer()
     return warm
