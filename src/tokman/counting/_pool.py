@@ -199,7 +199,7 @@ def _acquire(workers: int, state: Hashable, fork_key: Hashable) -> _WarmPool:
             warm.cancel_timer()
             if warm.leases == 0:  # idle: its workers exit now, before the new pool forks any
                 warm.executor.shutdown(wait=True, cancel_futures=True)
-            warm = None
+            warm = _warm = None
         if warm is None:
             warm = _WarmPool(workers, state, fork_key)
             try:
