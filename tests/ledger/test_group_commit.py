@@ -47,3 +47,63 @@ def test_a_duplicate_inside_a_group_is_seen(tmp_path: Path) -> None:
     blocker.result(10)
     assert not first.result(10).duplicate
     assert again.result(10).duplicate
+
+
+def test_a_group_whose_commit_fails_runs_each_step_again_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed COMMIT rolls the whole group back; every step then commits on its own, so no
+    record is lost and every caller gets its own result."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine.base import RootTransaction
+
+    ledger = open_ledger(f"sqlite:///{tmp_path}/c.db")
+    store = ledger.store
+    gate = threading.Event()
+    blocker = store.submit(gate.wait)
+    futures = [store.submit(lambda i=i: ledger.record(_record(i))) for i in range(4)]
+    real_commit = RootTransaction.commit
+    failed: list[int] = []
+
+    def commit_failing_once(self: RootTransaction) -> None:
+        if not failed and threading.current_thread().name == "tokman-group-commit":
+            failed.append(1)
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("disk I/O error"))
+        real_commit(self)
+
+    monkeypatch.setattr(RootTransaction, "commit", commit_failing_once)
+    gate.set()
+    blocker.result(10)
+    assert [f.result(10).id for f in futures] == ["r0", "r1", "r2", "r3"]
+    assert failed == [1]
+    ids = {r.id for r in open_ledger(f"sqlite:///{tmp_path}/c.db").query()}
+    assert ids == {"r0", "r1", "r2", "r3"}
+
+
+def test_a_group_whose_database_is_gone_spools_its_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The COMMIT fails, and so does every step alone: the records go to the spool."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine.base import RootTransaction
+
+    ledger = open_ledger(f"sqlite:///{tmp_path}/s.db", spool=tmp_path / "spool.jsonl")
+    store = ledger.store
+    ledger.record(_record(100))  # the schema exists; the database works until now
+    gate = threading.Event()
+    blocker = store.submit(gate.wait)
+    futures = [store.submit(lambda i=i: ledger.record(_record(i))) for i in range(3)]
+
+    def commit_fails(self: RootTransaction) -> None:
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(RootTransaction, "commit", commit_fails)
+    gate.set()
+    blocker.result(10)
+    for f in futures:
+        f.result(10)  # spooled: the caller is not failed
+    monkeypatch.undo()
+    assert ledger.spool is not None and ledger.spool.pending()
+    ledger.replay_spool()
+    ids = {r.id for r in open_ledger(f"sqlite:///{tmp_path}/s.db").query()}
+    assert ids == {"r100", "r0", "r1", "r2"}

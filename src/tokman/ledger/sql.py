@@ -28,6 +28,9 @@ group of steps all submitted with ``durable=False`` (budget holds: a hold lost t
 only frees room of calls that died with the machine) is committed with ``synchronous=NORMAL``:
 atomic and visible to every process, survives ``kill -9``, no fsync; any group holding a
 durable step (a ledger row, a settled spend) is committed at the store's own level (``FULL``).
+A group whose transaction fails as a whole (its COMMIT: disk full, an I/O error) is rolled
+back and each of its steps runs again alone, meeting the error itself: a ledger write that
+fails again is spooled (when the ledger has a spool), exactly as outside a group.
 
 URLs are parsed by `tokman._backends` (``postgres://`` included); the password goes to SQLAlchemy's
 URL object (hidden in its repr) and every other PostgreSQL option to libpq as connect arguments,
@@ -446,13 +449,22 @@ class SqlStore(LedgerStore):
             else:
                 with self.errors("commit to"):
                     tx.commit()
+        except Exception:
+            # The group's transaction failed (its COMMIT: disk full, I/O error, the database
+            # gone) and rolled every step back: each step runs again on its own, in its own
+            # transaction, and meets the error itself -- so a ledger write that fails again
+            # goes to the ledger's spool, as it would outside a group, and is never lost.
+            with contextlib.suppress(Exception):
+                tx.rollback()
+            self._close_group(conn, level)
+            for fn, future, _ in group:
+                _run_into(fn, future)
+            return
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 tx.rollback()
             self._close_group(conn, level)
-            for future, _ in done:
-                future.set_exception(exc)
-            for _, future, _ in group[len(done) :]:
+            for _, future, _ in group:
                 future.set_exception(exc)
             return
         self._close_group(conn, level)
