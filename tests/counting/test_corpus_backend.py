@@ -355,3 +355,13 @@ def test_many_calls_below_corpus_chars_add_up_to_a_corpus(monkeypatch: pytest.Mo
         ]
     assert enc.batched_chars >= 100_000 and enc.corpus_ready
     assert used[0] is False and used[-1] is True  # the first calls on processes, the last not
+
+
+@pytest.mark.parametrize("chars", [-1, 1.5, "10", True, None])
+def test_add_batched_refuses_what_is_not_a_count(chars: object) -> None:
+    enc = fresh("o200k_base")
+    with pytest.raises(InvalidRequestError, match="chars"):
+        enc.add_batched(chars)  # type: ignore[arg-type]
+    assert enc.batched_chars == 0
+    enc.add_batched(5)
+    assert enc.batched_chars == 5

@@ -339,7 +339,13 @@ class Encoding:
     def add_batched(self, chars: int) -> None:
         """Count ``chars`` toward :attr:`batched_chars`: characters batch-counted for this
         process somewhere else (its worker processes), so that a pipeline of many calls, each
-        below ``CORPUS_CHARS``, gets the corpus backend as one long call would."""
+        below ``CORPUS_CHARS``, gets the corpus backend as one long call would.
+
+        Raises:
+            InvalidRequestError: ``chars`` is not an int >= 0.
+        """
+        if isinstance(chars, bool) or not isinstance(chars, int) or chars < 0:
+            raise InvalidRequestError("chars", chars, "expected an int >= 0: characters counted")
         self._batched += chars
 
     @property
